@@ -1,0 +1,30 @@
+# Shared settings of the setup scripts; sourced, not run.
+HDF5_DEB_VERSION=${H5PYVOL_HDF5_DEB_VERSION:-1.14.6+repack-2}
+H5PY_VERSION=${H5PYVOL_H5PY_VERSION:-3.16.0}
+CACHE=${H5PYVOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/h5pyvol}
+mkdir -p "$CACHE"
+
+log() { printf '[h5pyvol] %s\n' "$*" >&2; }
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_update_once() {
+    local stamp="$CACHE/.apt-updated"
+    if [ "${1:-}" = force ] || [ ! -f "$stamp" ]; then
+        as_root apt-get update -qq >&2 && touch "$stamp"
+    fi
+}
+
+# Install Debian packages that are not installed yet.
+need_apt() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    apt_update_once
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Make an HDF5 >= 1.14 available and print its install prefix on the last line.
+# Uses the one pkg-config finds; otherwise builds Debian's source package into
+# the cache (keyed by the Debian version), so a second run takes no time.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh"
+
+if pc_version=$(pkg-config --modversion hdf5 2>/dev/null) && version_ge "$pc_version" 1.14 \
+        && [ "${H5PYVOL_BUILD_HDF5:-0}" != 1 ]; then
+    log "using HDF5 $pc_version found by pkg-config"
+    pkg-config --variable=prefix hdf5
+    exit 0
+fi
+
+prefix="$CACHE/hdf5-$HDF5_DEB_VERSION"
+if [ -f "$prefix/.complete" ]; then
+    log "HDF5 $HDF5_DEB_VERSION cached in $prefix"
+    echo "$prefix"
+    exit 0
+fi
+
+log "building HDF5 $HDF5_DEB_VERSION from Debian's source package (about 5 minutes)"
+need_apt dpkg-dev cmake ninja-build zlib1g-dev pkg-config
+src_list=/etc/apt/sources.list.d/h5pyvol-hdf5-src.list
+if [ ! -f "$src_list" ]; then
+    # Debian 12 ships HDF5 1.10; newer Debian suites carry 1.14 as source.
+    cat > "$src_list" <<LIST
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
+LIST
+    apt_update_once force
+fi
+
+work="$CACHE/build/hdf5-$HDF5_DEB_VERSION"
+rm -rf "$work" && mkdir -p "$work"
+( cd "$work" && apt-get source --download-only "hdf5=$HDF5_DEB_VERSION" >/dev/null \
+    && dpkg-source --no-check -x ./*.dsc src >/dev/null )
+cmake -S "$work/src" -B "$work/build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DBUILD_SHARED_LIBS=ON -DBUILD_STATIC_LIBS=OFF \
+    -DHDF5_BUILD_HL_LIB=ON -DHDF5_BUILD_TOOLS=ON \
+    -DHDF5_BUILD_FORTRAN=OFF -DHDF5_BUILD_CPP_LIB=OFF -DHDF5_BUILD_JAVA=OFF \
+    -DHDF5_BUILD_EXAMPLES=OFF -DHDF5_BUILD_UTILS=OFF \
+    -DHDF5_ENABLE_Z_LIB_SUPPORT=ON -DHDF5_ENABLE_SZIP_SUPPORT=OFF \
+    -DBUILD_TESTING=ON -DHDF5_TEST_API=ON -DHDF5_TEST_API_INSTALL=ON \
+    -DHDF5_TEST_SERIAL=ON -DHDF5_TEST_TOOLS=OFF -DHDF5_TEST_SWMR=OFF \
+    -DHDF5_TEST_PARALLEL=OFF -DHDF5_TEST_VFD=OFF -DHDF5_TEST_PASSTHROUGH_VOL=OFF \
+    -DCMAKE_INSTALL_RPATH="$prefix/lib" >"$work/configure.log" 2>&1 \
+    || { tail -30 "$work/configure.log" >&2; exit 1; }
+targets=(hdf5-shared hdf5_hl-shared h5dump h5ls h5diff h5stat h5copy h5repack h5_api_test h5_api_test_testhdf5)
+cmake --build "$work/build" -j"$(nproc)" --target "${targets[@]}" >"$work/build.log" 2>&1 \
+    || { tail -40 "$work/build.log" >&2; exit 1; }
+cmake --install "$work/build" >"$work/install.log" 2>&1 || install_failed=1
+if [ "${install_failed:-0}" = 1 ]; then
+    # Install stops at the first target not built; build everything then.
+    cmake --build "$work/build" -j"$(nproc)" >"$work/build.log" 2>&1 \
+        || { tail -40 "$work/build.log" >&2; exit 1; }
+    cmake --install "$work/build" >"$work/install.log" 2>&1 \
+        || { tail -30 "$work/install.log" >&2; exit 1; }
+fi
+touch "$prefix/.complete"
+rm -rf "$work"
+log "HDF5 installed in $prefix"
+echo "$prefix"

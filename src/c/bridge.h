@@ -1,0 +1,93 @@
+/*
+ * Declarations shared by the files of h5pyvol_bridge.so, the connector proper.
+ * Each VOL class has its own file (file.c, group.c, dataset.c, ...); this
+ * header carries what they all need: the object handle, the Python entry and
+ * the error helpers.
+ */
+#ifndef H5PYVOL_BRIDGE_H
+#define H5PYVOL_BRIDGE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <hdf5.h>
+
+#define H5PYVOL_NAME  "H5PyVOL"
+#define H5PYVOL_VALUE ((H5VL_class_value_t)300) /* HDF5's testing range is 256-511 */
+#define H5PYVOL_CONN_VERSION 1
+
+/* What HDF5 holds for each open object: the connector's Python object.
+ * Several handles may share one Python object (H5Oopen twice, obj.file);
+ * each handle is closed once by HDF5. */
+typedef struct pv_obj_t {
+    PyObject  *py;   /* strong reference, released when HDF5 closes the handle */
+    H5I_type_t kind; /* H5I_FILE, H5I_GROUP, H5I_DATASET, H5I_DATATYPE or H5I_ATTR */
+} pv_obj_t;
+
+/* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the
+ * string given to H5Pset_vol.  Parsed in Python. */
+typedef struct pv_info_t {
+    char *config;
+} pv_info_t;
+
+/* ---- interp.c: the interpreter -------------------------------------------- */
+int  pv_python_start(void);  /* boot or join; 0, or -1 with an error recorded */
+int  pv_python_started(void);
+extern PyObject *pv_dispatch; /* the module h5pyvol._dispatch */
+
+/* Every callback that reaches Python is bracketed by these. */
+#define PV_ENTER(failval)                                                      \
+    PyGILState_STATE pv_gil;                                                   \
+    if (pv_python_start() < 0) {                                               \
+        pv_error_flush();                                                      \
+        return failval;                                                        \
+    }                                                                          \
+    pv_gil = PyGILState_Ensure()
+#define PV_LEAVE()                                                             \
+    do {                                                                       \
+        PyGILState_Release(pv_gil);                                            \
+        pv_error_flush();                                                      \
+    } while (0)
+
+/* ---- call.c: calling Python, errors ---------------------------------------- */
+/* Calls h5pyvol._dispatch.<func>(*args) where args is built by Py_BuildValue
+ * from fmt (which must describe a tuple).  Returns a new reference, or NULL
+ * after turning the Python exception into a pending HDF5 error whose major
+ * code defaults to `major`. */
+PyObject *pv_call(hid_t major, const char *func, const char *fmt, ...);
+/* Same, returning 0 or -1 and dropping the result. */
+int pv_call_void(hid_t major, const char *func, const char *fmt, ...);
+/* Records an error; it reaches HDF5's stack at pv_error_flush (HDF5 API calls
+ * made in between would clear the stack if it were pushed at once). */
+void pv_error(hid_t major, hid_t minor, const char *fmt, ...);
+void pv_error_from_python(hid_t major, const char *where);
+void pv_error_flush(void);
+void pv_error_class_close(void);
+
+/* ---- objects ---------------------------------------------------------------- */
+pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind); /* steals py; NULL->NULL */
+void      pv_obj_free(pv_obj_t *obj);                /* GIL held */
+/* Handle for the loc_params' target: by self, by name, by index or by token.
+ * Returns a new reference to dispatch's location tuple. */
+PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc);
+/* Registers a fresh handle on the same Python object as a new hid_t. */
+hid_t pv_register(PyObject *py, H5I_type_t kind);
+/* Handle for the (kind, object) pair a dispatch call returned; steals pair. */
+pv_obj_t *pv_obj_from_pair(PyObject *pair, H5I_type_t *kind_out);
+int pv_token_from_py(PyObject *bytes, H5O_token_t *token);
+
+/* ---- convert.c: HDF5 values <-> Python -------------------------------------- */
+PyObject *pv_type_to_py(hid_t type_id);       /* type spec tuple */
+hid_t     pv_type_from_py(PyObject *spec);    /* new datatype id, or -1 */
+PyObject *pv_space_to_py(hid_t space_id);     /* (shape, maxshape) or None */
+hid_t     pv_space_from_py(PyObject *extent); /* new dataspace id, or -1 */
+PyObject *pv_selection_to_py(hid_t space_id); /* selection tuple */
+PyObject *pv_plist_to_py(hid_t plist_id);     /* H5Pencode2 bytes */
+PyObject *pv_dcpl_to_py(hid_t dcpl_id, hid_t type_id); /* DatasetCreation kwargs */
+hid_t     pv_plist_from_py(PyObject *blob, hid_t default_class);
+PyObject *pv_str_or_none(const char *s);
+H5I_type_t pv_kind_from_py(PyObject *name);   /* "group" -> H5I_GROUP */
+
+/* ---- the VOL classes, one file each ------------------------------------------ */
+#include "classes.h"
+
+#endif

@@ -1,0 +1,53 @@
+/* The VOL callbacks, grouped by the file that implements them. */
+#ifndef H5PYVOL_CLASSES_H
+#define H5PYVOL_CLASSES_H
+
+/* file.c */
+void  *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req);
+void  *pv_file_open(const char *name, unsigned flags, hid_t fapl_id, hid_t dxpl_id, void **req);
+herr_t pv_file_get(void *obj, H5VL_file_get_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_file_specific(void *obj, H5VL_file_specific_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_file_close(void *obj, hid_t dxpl_id, void **req);
+
+/* group.c */
+void  *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t lcpl_id,
+                       hid_t gcpl_id, hid_t gapl_id, hid_t dxpl_id, void **req);
+void  *pv_group_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t gapl_id,
+                     hid_t dxpl_id, void **req);
+herr_t pv_group_get(void *obj, H5VL_group_get_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_group_specific(void *obj, H5VL_group_specific_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req);
+
+/* dataset.c */
+void  *pv_dataset_create(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t lcpl_id,
+                         hid_t type_id, hid_t space_id, hid_t dcpl_id, hid_t dapl_id, hid_t dxpl_id,
+                         void **req);
+void  *pv_dataset_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t dapl_id,
+                       hid_t dxpl_id, void **req);
+herr_t pv_dataset_read(size_t count, void *dset[], hid_t mem_type_id[], hid_t mem_space_id[],
+                       hid_t file_space_id[], hid_t dxpl_id, void *buf[], void **req);
+herr_t pv_dataset_write(size_t count, void *dset[], hid_t mem_type_id[], hid_t mem_space_id[],
+                        hid_t file_space_id[], hid_t dxpl_id, const void *buf[], void **req);
+herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_dataset_specific(void *obj, H5VL_dataset_specific_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_dataset_close(void *obj, hid_t dxpl_id, void **req);
+
+/* object.c */
+void  *pv_object_open(void *obj, const H5VL_loc_params_t *loc, H5I_type_t *opened_type, hid_t dxpl_id,
+                      void **req);
+herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_args_t *args,
+                     hid_t dxpl_id, void **req);
+herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_specific_args_t *args,
+                          hid_t dxpl_id, void **req);
+
+/* link.c */
+herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id,
+                   void **req);
+herr_t pv_link_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_link_specific_args_t *args,
+                        hid_t dxpl_id, void **req);
+
+/* connector.c */
+herr_t pv_unsupported_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req);
+extern const H5VL_class_t pv_class;
+
+#endif

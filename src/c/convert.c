@@ -1,0 +1,517 @@
+/*
+ * HDF5 values <-> plain Python values.
+ *
+ * Datatypes travel as "type spec" tuples, the one format both sides know
+ * (h5pyvol/types.py turns them into numpy dtypes and back):
+ *   ("int", size, signed, order)      ("float", size, order)
+ *   ("bitfield", size, order)         ("opaque", size, tag)
+ *   ("string", size, cset, pad)       size -1: variable length
+ *   ("compound", size, ((name, offset, spec), ...))
+ *   ("enum", base_spec, ((name, value), ...))
+ *   ("array", dims, base_spec)        ("vlen", base_spec)
+ *   ("reference", "object" | "region" | "ref")
+ *   ("time", size, order)
+ * order is "<" or ">"; cset "ascii" or "utf-8"; pad "nullterm", "nullpad" or
+ * "spacepad".
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+PyObject *pv_str_or_none(const char *s)
+{
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "surrogateescape");
+}
+
+static const char *order_str(hid_t t)
+{
+    return H5Tget_order(t) == H5T_ORDER_BE ? ">" : "<";
+}
+
+PyObject *pv_type_to_py(hid_t t)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    size_t      size = H5Tget_size(t);
+    PyObject   *res = NULL;
+
+    switch (cls) {
+        case H5T_INTEGER:
+            return Py_BuildValue("(snOs)", "int", (Py_ssize_t)size,
+                                 H5Tget_sign(t) == H5T_SGN_NONE ? Py_False : Py_True, order_str(t));
+        case H5T_FLOAT:
+            return Py_BuildValue("(sns)", "float", (Py_ssize_t)size, order_str(t));
+        case H5T_BITFIELD:
+            return Py_BuildValue("(sns)", "bitfield", (Py_ssize_t)size, order_str(t));
+        case H5T_TIME:
+            return Py_BuildValue("(sns)", "time", (Py_ssize_t)size, order_str(t));
+        case H5T_OPAQUE: {
+            char *tag = H5Tget_tag(t);
+            res = Py_BuildValue("(sns)", "opaque", (Py_ssize_t)size, tag ? tag : "");
+            H5free_memory(tag);
+            return res;
+        }
+        case H5T_STRING: {
+            H5T_str_t pad = H5Tget_strpad(t);
+            htri_t    vlen = H5Tis_variable_str(t);
+            return Py_BuildValue("(snss)", "string", vlen > 0 ? (Py_ssize_t)-1 : (Py_ssize_t)size,
+                                 H5Tget_cset(t) == H5T_CSET_UTF8 ? "utf-8" : "ascii",
+                                 pad == H5T_STR_NULLTERM ? "nullterm"
+                                 : pad == H5T_STR_NULLPAD ? "nullpad" : "spacepad");
+        }
+        case H5T_COMPOUND: {
+            int       n = H5Tget_nmembers(t), i;
+            PyObject *members = PyTuple_New(n > 0 ? n : 0);
+            for (i = 0; members && i < n; i++) {
+                char    *name = H5Tget_member_name(t, (unsigned)i);
+                hid_t    mt = H5Tget_member_type(t, (unsigned)i);
+                PyObject *spec = pv_type_to_py(mt);
+                PyObject *m = spec ? Py_BuildValue("(NnN)", pv_str_or_none(name),
+                                                   (Py_ssize_t)H5Tget_member_offset(t, (unsigned)i), spec)
+                                   : NULL;
+                H5free_memory(name);
+                H5Tclose(mt);
+                if (!m) {
+                    Py_CLEAR(members);
+                    break;
+                }
+                PyTuple_SET_ITEM(members, i, m);
+            }
+            return members ? Py_BuildValue("(snN)", "compound", (Py_ssize_t)size, members) : NULL;
+        }
+        case H5T_ENUM: {
+            int       n = H5Tget_nmembers(t), i;
+            hid_t     base = H5Tget_super(t);
+            PyObject *spec = pv_type_to_py(base), *members = PyTuple_New(n > 0 ? n : 0);
+            long long value;
+            for (i = 0; spec && members && i < n; i++) {
+                char *name = H5Tget_member_name(t, (unsigned)i);
+                value = 0;
+                H5Tget_member_value(t, (unsigned)i, &value);
+                /* the value is in the base type's own size and order */
+                H5Tconvert(base, H5T_NATIVE_LLONG, 1, &value, NULL, H5P_DEFAULT);
+                PyTuple_SET_ITEM(members, i, Py_BuildValue("(NL)", pv_str_or_none(name), value));
+                H5free_memory(name);
+            }
+            H5Tclose(base);
+            if (!spec || !members) {
+                Py_XDECREF(spec);
+                Py_XDECREF(members);
+                return NULL;
+            }
+            return Py_BuildValue("(sNN)", "enum", spec, members);
+        }
+        case H5T_ARRAY: {
+            int      rank = H5Tget_array_ndims(t), i;
+            hsize_t  dims[H5S_MAX_RANK];
+            hid_t    base = H5Tget_super(t);
+            PyObject *shape = PyTuple_New(rank > 0 ? rank : 0);
+            H5Tget_array_dims2(t, dims);
+            for (i = 0; i < rank; i++)
+                PyTuple_SET_ITEM(shape, i, PyLong_FromUnsignedLongLong(dims[i]));
+            res = Py_BuildValue("(sNN)", "array", shape, pv_type_to_py(base));
+            H5Tclose(base);
+            return res;
+        }
+        case H5T_VLEN: {
+            hid_t base = H5Tget_super(t);
+            res = Py_BuildValue("(sN)", "vlen", pv_type_to_py(base));
+            H5Tclose(base);
+            return res;
+        }
+        case H5T_REFERENCE:
+            if (H5Tequal(t, H5T_STD_REF_OBJ) > 0)
+                return Py_BuildValue("(ss)", "reference", "object");
+            if (H5Tequal(t, H5T_STD_REF_DSETREG) > 0)
+                return Py_BuildValue("(ss)", "reference", "region");
+            return Py_BuildValue("(ss)", "reference", "ref");
+        default:
+            PyErr_Format(PyExc_NotImplementedError, "HDF5 datatype class %d", (int)cls);
+            return NULL;
+    }
+}
+
+static hid_t ordered(hid_t le, hid_t be, const char *order)
+{
+    return H5Tcopy(order && order[0] == '>' ? be : le);
+}
+
+static hid_t int_type(Py_ssize_t size, int is_signed, const char *order)
+{
+    switch (size) {
+        case 1: return is_signed ? ordered(H5T_STD_I8LE, H5T_STD_I8BE, order) : ordered(H5T_STD_U8LE, H5T_STD_U8BE, order);
+        case 2: return is_signed ? ordered(H5T_STD_I16LE, H5T_STD_I16BE, order) : ordered(H5T_STD_U16LE, H5T_STD_U16BE, order);
+        case 4: return is_signed ? ordered(H5T_STD_I32LE, H5T_STD_I32BE, order) : ordered(H5T_STD_U32LE, H5T_STD_U32BE, order);
+        case 8: return is_signed ? ordered(H5T_STD_I64LE, H5T_STD_I64BE, order) : ordered(H5T_STD_U64LE, H5T_STD_U64BE, order);
+    }
+    PyErr_Format(PyExc_ValueError, "no HDF5 integer of %zd bytes", size);
+    return H5I_INVALID_HID;
+}
+
+static hid_t float_type(Py_ssize_t size, const char *order)
+{
+    hid_t t;
+    switch (size) {
+#ifdef H5T_IEEE_F16LE
+        case 2: return ordered(H5T_IEEE_F16LE, H5T_IEEE_F16BE, order);
+#endif
+        case 4: return ordered(H5T_IEEE_F32LE, H5T_IEEE_F32BE, order);
+        case 8: return ordered(H5T_IEEE_F64LE, H5T_IEEE_F64BE, order);
+    }
+    if ((size_t)size == H5Tget_size(H5T_NATIVE_LDOUBLE)) {
+        t = H5Tcopy(H5T_NATIVE_LDOUBLE);
+        return t;
+    }
+    PyErr_Format(PyExc_ValueError, "no HDF5 float of %zd bytes", size);
+    return H5I_INVALID_HID;
+}
+
+#define SPEC_IS(s) (!strcmp(kind, s))
+
+hid_t pv_type_from_py(PyObject *spec)
+{
+    const char *kind, *order = "<", *s1, *s2;
+    Py_ssize_t  size;
+    PyObject   *o1, *o2;
+    hid_t       t = H5I_INVALID_HID, base;
+    int         flag;
+
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1 || !(kind = PyUnicode_AsUTF8(PyTuple_GET_ITEM(spec, 0)))) {
+        PyErr_Format(PyExc_TypeError, "bad type spec %R", spec);
+        return H5I_INVALID_HID;
+    }
+    if (SPEC_IS("int")) {
+        if (!PyArg_ParseTuple(spec, "snps", &kind, &size, &flag, &order))
+            return H5I_INVALID_HID;
+        return int_type(size, flag, order);
+    }
+    if (SPEC_IS("float")) {
+        if (!PyArg_ParseTuple(spec, "sns", &kind, &size, &order))
+            return H5I_INVALID_HID;
+        return float_type(size, order);
+    }
+    if (SPEC_IS("bitfield") || SPEC_IS("time")) {
+        if (!PyArg_ParseTuple(spec, "sns", &kind, &size, &order))
+            return H5I_INVALID_HID;
+        if (SPEC_IS("time"))
+            t = H5Tcopy(order[0] == '>' ? H5T_UNIX_D64BE : H5T_UNIX_D64LE);
+        else if (size == 1) t = ordered(H5T_STD_B8LE, H5T_STD_B8BE, order);
+        else if (size == 2) t = ordered(H5T_STD_B16LE, H5T_STD_B16BE, order);
+        else if (size == 4) t = ordered(H5T_STD_B32LE, H5T_STD_B32BE, order);
+        else t = ordered(H5T_STD_B64LE, H5T_STD_B64BE, order);
+        if (t >= 0 && H5Tget_size(t) != (size_t)size)
+            H5Tset_size(t, (size_t)size);
+        return t;
+    }
+    if (SPEC_IS("opaque")) {
+        if (!PyArg_ParseTuple(spec, "sns", &kind, &size, &s1))
+            return H5I_INVALID_HID;
+        t = H5Tcreate(H5T_OPAQUE, (size_t)size);
+        if (t >= 0 && s1[0])
+            H5Tset_tag(t, s1);
+        return t;
+    }
+    if (SPEC_IS("string")) {
+        if (!PyArg_ParseTuple(spec, "snss", &kind, &size, &s1, &s2))
+            return H5I_INVALID_HID;
+        t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, size < 0 ? H5T_VARIABLE : (size_t)(size ? size : 1));
+        H5Tset_cset(t, !strcmp(s1, "utf-8") ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
+        H5Tset_strpad(t, !strcmp(s2, "nullterm") ? H5T_STR_NULLTERM
+                         : !strcmp(s2, "nullpad") ? H5T_STR_NULLPAD : H5T_STR_SPACEPAD);
+        return t;
+    }
+    if (SPEC_IS("compound")) {
+        Py_ssize_t i;
+        if (!PyArg_ParseTuple(spec, "snO", &kind, &size, &o1) || !PyTuple_Check(o1))
+            return H5I_INVALID_HID;
+        t = H5Tcreate(H5T_COMPOUND, (size_t)size);
+        for (i = 0; t >= 0 && i < PyTuple_GET_SIZE(o1); i++) {
+            const char *name;
+            Py_ssize_t  offset;
+            PyObject   *mspec;
+            hid_t       mt;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(o1, i), "snO", &name, &offset, &mspec)
+                || (mt = pv_type_from_py(mspec)) < 0) {
+                H5Tclose(t);
+                return H5I_INVALID_HID;
+            }
+            H5Tinsert(t, name, (size_t)offset, mt);
+            H5Tclose(mt);
+        }
+        return t;
+    }
+    if (SPEC_IS("enum")) {
+        Py_ssize_t i;
+        if (!PyArg_ParseTuple(spec, "sOO", &kind, &o1, &o2) || !PyTuple_Check(o2))
+            return H5I_INVALID_HID;
+        if ((base = pv_type_from_py(o1)) < 0)
+            return H5I_INVALID_HID;
+        t = H5Tenum_create(base);
+        for (i = 0; t >= 0 && i < PyTuple_GET_SIZE(o2); i++) {
+            const char        *name;
+            long long          value;
+            unsigned long long buf = 0;
+            if (!PyArg_ParseTuple(PyTuple_GET_ITEM(o2, i), "sL", &name, &value)) {
+                H5Tclose(t);
+                t = H5I_INVALID_HID;
+                break;
+            }
+            memcpy(&buf, &value, sizeof value);
+            H5Tconvert(H5T_NATIVE_LLONG, base, 1, &buf, NULL, H5P_DEFAULT);
+            H5Tenum_insert(t, name, &buf);
+        }
+        H5Tclose(base);
+        return t;
+    }
+    if (SPEC_IS("array")) {
+        hsize_t    dims[H5S_MAX_RANK];
+        Py_ssize_t i, rank;
+        if (!PyArg_ParseTuple(spec, "sOO", &kind, &o1, &o2) || !PyTuple_Check(o1))
+            return H5I_INVALID_HID;
+        rank = PyTuple_GET_SIZE(o1);
+        for (i = 0; i < rank && i < H5S_MAX_RANK; i++)
+            dims[i] = (hsize_t)PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(o1, i));
+        if (PyErr_Occurred() || (base = pv_type_from_py(o2)) < 0)
+            return H5I_INVALID_HID;
+        t = H5Tarray_create2(base, (unsigned)rank, dims);
+        H5Tclose(base);
+        return t;
+    }
+    if (SPEC_IS("vlen")) {
+        if (!PyArg_ParseTuple(spec, "sO", &kind, &o1) || (base = pv_type_from_py(o1)) < 0)
+            return H5I_INVALID_HID;
+        t = H5Tvlen_create(base);
+        H5Tclose(base);
+        return t;
+    }
+    if (SPEC_IS("reference")) {
+        if (!PyArg_ParseTuple(spec, "ss", &kind, &s1))
+            return H5I_INVALID_HID;
+        return H5Tcopy(!strcmp(s1, "object") ? H5T_STD_REF_OBJ
+                       : !strcmp(s1, "region") ? H5T_STD_REF_DSETREG : H5T_STD_REF);
+    }
+    PyErr_Format(PyExc_ValueError, "unknown type spec kind %R", PyTuple_GET_ITEM(spec, 0));
+    return H5I_INVALID_HID;
+}
+
+static PyObject *dims_tuple(int rank, const hsize_t *dims, int unlimited_as_none)
+{
+    PyObject *tup = PyTuple_New(rank);
+    int       i;
+    for (i = 0; tup && i < rank; i++) {
+        if (unlimited_as_none && dims[i] == H5S_UNLIMITED) {
+            Py_INCREF(Py_None);
+            PyTuple_SET_ITEM(tup, i, Py_None);
+        }
+        else
+            PyTuple_SET_ITEM(tup, i, PyLong_FromUnsignedLongLong(dims[i]));
+    }
+    return tup;
+}
+
+/* ((shape), (maxshape)) with None for unlimited; () for scalar; None for null. */
+PyObject *pv_space_to_py(hid_t space)
+{
+    hsize_t dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
+    int     rank;
+
+    if (H5Sget_simple_extent_type(space) == H5S_NULL)
+        Py_RETURN_NONE;
+    if ((rank = H5Sget_simple_extent_dims(space, dims, maxdims)) < 0) {
+        PyErr_SetString(PyExc_ValueError, "invalid dataspace");
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", dims_tuple(rank, dims, 0), dims_tuple(rank, maxdims, 1));
+}
+
+hid_t pv_space_from_py(PyObject *extent)
+{
+    hsize_t    dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
+    PyObject  *shape, *maxshape;
+    Py_ssize_t i, rank;
+
+    if (extent == Py_None)
+        return H5Screate(H5S_NULL);
+    if (!PyArg_ParseTuple(extent, "OO", &shape, &maxshape) || !PyTuple_Check(shape)
+        || !PyTuple_Check(maxshape) || PyTuple_GET_SIZE(maxshape) != PyTuple_GET_SIZE(shape)) {
+        PyErr_Format(PyExc_TypeError, "expected (shape, maxshape) tuples, got %R", extent);
+        return H5I_INVALID_HID;
+    }
+    rank = PyTuple_GET_SIZE(shape);
+    if (rank == 0)
+        return H5Screate(H5S_SCALAR);
+    if (rank > H5S_MAX_RANK) {
+        PyErr_SetString(PyExc_ValueError, "rank over 32");
+        return H5I_INVALID_HID;
+    }
+    for (i = 0; i < rank; i++) {
+        PyObject *m = PyTuple_GET_ITEM(maxshape, i);
+        dims[i] = (hsize_t)PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(shape, i));
+        maxdims[i] = m == Py_None ? H5S_UNLIMITED : (hsize_t)PyLong_AsUnsignedLongLong(m);
+    }
+    if (PyErr_Occurred())
+        return H5I_INVALID_HID;
+    return H5Screate_simple((int)rank, dims, maxdims);
+}
+
+static PyObject *coords_bytes(const hsize_t *buf, hssize_t n)
+{
+    return PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)(n * (hssize_t)sizeof(hsize_t)));
+}
+
+/* The selection of a dataspace:
+ *   ("all", shape)  ("none", shape)
+ *   ("hyperslab", shape, start, stride, count, block)   a regular hyperslab
+ *   ("blocks", shape, nblocks, coords)    coords: uint64 bytes, per block start then end
+ *   ("points", shape, npoints, coords)    coords: uint64 bytes, rank per point, in order */
+PyObject *pv_selection_to_py(hid_t space)
+{
+    hsize_t   dims[H5S_MAX_RANK];
+    int       rank = H5Sget_simple_extent_ndims(space);
+    PyObject *shape, *res = NULL;
+
+    if (rank < 0)
+        return PyErr_Format(PyExc_ValueError, "invalid dataspace");
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    shape = dims_tuple(rank, dims, 0);
+    switch (H5Sget_select_type(space)) {
+        case H5S_SEL_NONE:
+            return Py_BuildValue("(sN)", "none", shape);
+        case H5S_SEL_ALL:
+            return Py_BuildValue("(sN)", "all", shape);
+        case H5S_SEL_POINTS: {
+            hssize_t n = H5Sget_select_elem_npoints(space);
+            hsize_t *buf = malloc((size_t)(n * rank + 1) * sizeof(hsize_t));
+            if (!buf)
+                return PyErr_NoMemory();
+            H5Sget_select_elem_pointlist(space, 0, (hsize_t)n, buf);
+            res = Py_BuildValue("(sNLN)", "points", shape, (long long)n, coords_bytes(buf, n * rank));
+            free(buf);
+            return res;
+        }
+        case H5S_SEL_HYPERSLABS: {
+            if (H5Sis_regular_hyperslab(space) > 0) {
+                hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+                H5Sget_regular_hyperslab(space, start, stride, count, block);
+                return Py_BuildValue("(sNNNNN)", "hyperslab", shape, dims_tuple(rank, start, 0),
+                                     dims_tuple(rank, stride, 0), dims_tuple(rank, count, 0),
+                                     dims_tuple(rank, block, 0));
+            }
+            else {
+                hssize_t n = H5Sget_select_hyper_nblocks(space);
+                hsize_t *buf = malloc((size_t)(n * 2 * rank + 1) * sizeof(hsize_t));
+                if (!buf)
+                    return PyErr_NoMemory();
+                H5Sget_select_hyper_blocklist(space, 0, (hsize_t)n, buf);
+                res = Py_BuildValue("(sNLN)", "blocks", shape, (long long)n, coords_bytes(buf, n * 2 * rank));
+                free(buf);
+                return res;
+            }
+        }
+        default:
+            Py_DECREF(shape);
+            return PyErr_Format(PyExc_ValueError, "invalid selection");
+    }
+}
+
+PyObject *pv_plist_to_py(hid_t plist)
+{
+    size_t    size = 0;
+    PyObject *res;
+
+    if (H5Pencode2(plist, NULL, &size, H5P_DEFAULT) < 0)
+        return PyErr_Format(PyExc_ValueError, "cannot encode property list");
+    if (!(res = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size)))
+        return NULL;
+    if (H5Pencode2(plist, PyBytes_AS_STRING(res), &size, H5P_DEFAULT) < 0) {
+        Py_DECREF(res);
+        return PyErr_Format(PyExc_ValueError, "cannot encode property list");
+    }
+    return res;
+}
+
+/* A property list from its H5Pencode2 bytes, or a default one for None. */
+hid_t pv_plist_from_py(PyObject *blob, hid_t default_class)
+{
+    if (blob == Py_None)
+        return H5Pcreate(default_class);
+    if (!PyBytes_Check(blob)) {
+        PyErr_Format(PyExc_TypeError, "expected encoded property list bytes, got %R", blob);
+        return H5I_INVALID_HID;
+    }
+    return H5Pdecode(PyBytes_AS_STRING(blob));
+}
+
+H5I_type_t pv_kind_from_py(PyObject *name)
+{
+    const char *s = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (!s)
+        return H5I_BADID;
+    if (!strcmp(s, "group") || !strcmp(s, "file"))
+        return H5I_GROUP;
+    if (!strcmp(s, "dataset"))
+        return H5I_DATASET;
+    if (!strcmp(s, "datatype"))
+        return H5I_DATATYPE;
+    return H5I_BADID;
+}
+
+/* What a dataset creation property list says, as keyword arguments of
+ * h5pyvol.DatasetCreation: layout, chunks, fillvalue (bytes in the dataset's
+ * type, or None when undefined), filters and the whole list encoded. */
+PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
+{
+    H5D_layout_t      layout = H5Pget_layout(dcpl);
+    H5D_fill_value_t  fill_status = H5D_FILL_VALUE_UNDEFINED;
+    PyObject         *chunks = Py_None, *fill = Py_None, *filters, *res;
+    int               nfilters = H5Pget_nfilters(dcpl), i;
+    size_t            tsize = H5Tget_size(type);
+
+    Py_INCREF(Py_None);
+    Py_INCREF(Py_None);
+    if (layout == H5D_CHUNKED) {
+        hsize_t dims[H5S_MAX_RANK];
+        int     rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, dims);
+        if (rank >= 0) {
+            Py_DECREF(chunks);
+            chunks = dims_tuple(rank, dims, 0);
+        }
+    }
+    if (H5Pfill_value_defined(dcpl, &fill_status) >= 0 && fill_status != H5D_FILL_VALUE_UNDEFINED
+        && H5Tget_class(type) != H5T_VLEN && H5Tis_variable_str(type) <= 0) {
+        PyObject *buf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)tsize);
+        if (buf) {
+            memset(PyBytes_AS_STRING(buf), 0, tsize);
+            if (H5Pget_fill_value(dcpl, type, PyBytes_AS_STRING(buf)) >= 0) {
+                Py_DECREF(fill);
+                fill = buf;
+            }
+            else
+                Py_DECREF(buf);
+        }
+    }
+    filters = PyList_New(0);
+    for (i = 0; filters && i < nfilters; i++) {
+        unsigned     flags = 0, cd[32], config = 0;
+        size_t       ncd = 32, j;
+        char         name[64] = "";
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, &config);
+        PyObject    *cdv = PyTuple_New((Py_ssize_t)ncd);
+        for (j = 0; cdv && j < ncd; j++)
+            PyTuple_SET_ITEM(cdv, (Py_ssize_t)j, PyLong_FromUnsignedLong(cd[j]));
+        PyObject *f = Py_BuildValue("(iIN)", (int)id, flags, cdv);
+        if (f) {
+            PyList_Append(filters, f);
+            Py_DECREF(f);
+        }
+    }
+    res = Py_BuildValue("{s:s,s:N,s:N,s:N,s:N}", "layout",
+                        layout == H5D_CHUNKED ? "chunked" : layout == H5D_COMPACT ? "compact"
+                        : layout == H5D_VIRTUAL ? "virtual" : "contiguous",
+                        "chunks", chunks, "fillvalue", fill, "filters", filters ? filters : PyList_New(0),
+                        "dcpl", pv_plist_to_py(dcpl));
+    return res;
+}

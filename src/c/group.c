@@ -1,0 +1,107 @@
+/* The H5G callbacks. */
+#include "bridge.h"
+
+void *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t lcpl_id, hid_t gcpl_id,
+                      hid_t gapl_id, hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj, *res;
+    unsigned  intermediate = 0;
+    (void)gapl_id, (void)dxpl_id, (void)req, (void)loc;
+
+    if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
+        H5Pget_create_intermediate_group(lcpl_id, &intermediate);
+    PV_ENTER(NULL);
+    /* name is NULL for H5Gcreate_anon */
+    res = pv_obj_new(pv_call(H5E_SYM, "group_create", "(ONNO)", o->py, pv_str_or_none(name),
+                             pv_plist_to_py(gcpl_id), intermediate ? Py_True : Py_False),
+                     H5I_GROUP);
+    PV_LEAVE();
+    return res;
+}
+
+void *pv_group_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t gapl_id, hid_t dxpl_id,
+                    void **req)
+{
+    pv_obj_t *o = obj, *res;
+    (void)gapl_id, (void)dxpl_id, (void)req, (void)loc;
+
+    PV_ENTER(NULL);
+    res = pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP);
+    PV_LEAVE();
+    return res;
+}
+
+herr_t pv_group_get(void *obj, H5VL_group_get_args_t *args, hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj;
+    PyObject *r = NULL;
+    herr_t    ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_GROUP_GET_GCPL: /* H5Gget_create_plist */
+            if ((r = pv_call(H5E_SYM, "group_gcpl", "(O)", o->py))) {
+                args->args.get_gcpl.gcpl_id = pv_plist_from_py(r, H5P_GROUP_CREATE);
+                ret = args->args.get_gcpl.gcpl_id < 0 ? -1 : 0;
+                if (ret < 0)
+                    pv_error_from_python(H5E_SYM, "group_gcpl");
+            }
+            break;
+        case H5VL_GROUP_GET_INFO: { /* H5Gget_info, H5Gget_info_by_name/idx */
+            H5G_info_t *info = args->args.get_info.ginfo;
+            long long   nlinks, max_corder;
+            int         mounted;
+            if ((r = pv_call(H5E_SYM, "group_info", "(ON)", o->py, pv_location(o, &args->args.get_info.loc_params)))
+                && PyArg_ParseTuple(r, "LLp", &nlinks, &max_corder, &mounted)) {
+                info->storage_type = H5G_STORAGE_TYPE_COMPACT;
+                info->nlinks = (hsize_t)nlinks;
+                info->max_corder = (int64_t)max_corder;
+                info->mounted = (hbool_t)mounted;
+                ret = 0;
+            }
+            else if (r)
+                pv_error_from_python(H5E_SYM, "group_info");
+            break;
+        }
+        default:
+            pv_error(H5E_SYM, H5E_UNSUPPORTED, "group get operation %d is not supported", (int)args->op_type);
+    }
+    Py_XDECREF(r);
+    PV_LEAVE();
+    return ret;
+}
+
+herr_t pv_group_specific(void *obj, H5VL_group_specific_args_t *args, hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj;
+    herr_t    ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_GROUP_FLUSH: /* H5Gflush */
+            ret = pv_call_void(H5E_SYM, "object_flush", "(O)", o->py);
+            break;
+        case H5VL_GROUP_REFRESH: /* H5Grefresh */
+            ret = pv_call_void(H5E_SYM, "object_refresh", "(O)", o->py);
+            break;
+        default: /* H5Fmount / H5Funmount */
+            pv_error(H5E_SYM, H5E_UNSUPPORTED, "mounting files is not supported by H5PyVOL");
+    }
+    PV_LEAVE();
+    return ret;
+}
+
+herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj;
+    herr_t    ret;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    ret = pv_call_void(H5E_SYM, "object_close", "(O)", o->py);
+    pv_obj_free(o);
+    PV_LEAVE();
+    return ret;
+}

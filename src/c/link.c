@@ -1,0 +1,141 @@
+/* The H5L callbacks. */
+#include "bridge.h"
+
+#include <string.h>
+
+/* Python describes a link as (name, type, token, corder, value_size) with
+ * type "hard", "soft" or "external". */
+static int fill_linfo(PyObject *desc, const char **name, H5L_info2_t *info)
+{
+    const char *type;
+    PyObject   *token;
+    long long   corder;
+    Py_ssize_t  valsize;
+
+    memset(info, 0, sizeof *info);
+    if (!PyArg_ParseTuple(desc, "zsOLn", name, &type, &token, &corder, &valsize))
+        return -1;
+    info->type = !strcmp(type, "soft") ? H5L_TYPE_SOFT : !strcmp(type, "external") ? H5L_TYPE_EXTERNAL : H5L_TYPE_HARD;
+    info->corder_valid = corder >= 0;
+    info->corder = corder;
+    info->cset = H5T_CSET_UTF8;
+    if (info->type == H5L_TYPE_HARD)
+        return token == Py_None ? 0 : pv_token_from_py(token, &info->u.token);
+    info->u.val_size = (size_t)valsize;
+    return 0;
+}
+
+herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id, void **req)
+{
+    pv_obj_t   *o = obj;
+    PyObject   *r = NULL;
+    const char *name;
+    herr_t      ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_LINK_GET_INFO: /* H5Lget_info2 */
+            if ((r = pv_call(H5E_LINK, "link_info", "(ON)", o->py, pv_location(o, loc)))) {
+                if (fill_linfo(r, &name, args->args.get_info.linfo) == 0)
+                    ret = 0;
+                else
+                    pv_error_from_python(H5E_LINK, "link_info");
+            }
+            break;
+        default:
+            pv_error(H5E_LINK, H5E_UNSUPPORTED, "link get operation %d is not supported yet", (int)args->op_type);
+    }
+    Py_XDECREF(r);
+    PV_LEAVE();
+    return ret;
+}
+
+/* H5Literate2 / H5Lvisit2: the user's callback gets an id for the group. */
+static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_link_iterate_args_t *it)
+{
+    PyObject      *result, *links, *group = NULL;
+    hid_t          gid = H5I_INVALID_HID;
+    herr_t         ret = 0;
+    Py_ssize_t     i, n;
+    hsize_t        start = it->idx_p ? *it->idx_p : 0;
+    pv_obj_t      *target;
+
+    /* (group object, [link descriptions]) */
+    result = pv_call(H5E_LINK, "link_iterate", "(ONpss)", o->py, pv_location(o, loc), (int)it->recursive,
+                    it->idx_type == H5_INDEX_CRT_ORDER ? "crt_order" : "name",
+                    it->order == H5_ITER_DEC ? "decreasing" : "increasing");
+    if (!result)
+        return -1;
+    if (!PyArg_ParseTuple(result, "OO", &group, &links) || !PyList_Check(links)) {
+        PyErr_Clear();
+        Py_DECREF(result);
+        pv_error(H5E_LINK, H5E_BADITER, "link_iterate must return (group, list)");
+        return -1;
+    }
+    Py_INCREF(links);
+    Py_INCREF(group);
+    Py_DECREF(result);
+    if (!(target = pv_obj_new(group, H5I_GROUP)))
+        goto fail;
+    if ((gid = H5VLwrap_register(target, H5I_GROUP)) < 0) {
+        pv_obj_free(target);
+        pv_error(H5E_LINK, H5E_CANTREGISTER, "cannot register the group for iteration");
+        goto fail;
+    }
+    n = PyList_GET_SIZE(links);
+    for (i = (Py_ssize_t)start; i < n && ret == 0; i++) {
+        const char    *name;
+        H5L_info2_t    info;
+        PyThreadState *ts;
+        if (fill_linfo(PyList_GET_ITEM(links, i), &name, &info) < 0) {
+            pv_error_from_python(H5E_LINK, "link_iterate");
+            ret = -1;
+            break;
+        }
+        /* The user's callback may call HDF5 (and so us) from any thread. */
+        ts = PyEval_SaveThread();
+        ret = it->op(gid, name, &info, it->op_data);
+        PyEval_RestoreThread(ts);
+        if (it->idx_p)
+            *it->idx_p = (hsize_t)i + 1;
+    }
+    if (ret < 0)
+        pv_error(H5E_LINK, H5E_CALLBACK, "link iteration callback failed");
+    Py_DECREF(links);
+    H5Idec_ref(gid);
+    return ret;
+fail:
+    Py_DECREF(links);
+    return -1;
+}
+
+herr_t pv_link_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_link_specific_args_t *args, hid_t dxpl_id,
+                        void **req)
+{
+    pv_obj_t *o = obj;
+    PyObject *r = NULL;
+    herr_t    ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_LINK_EXISTS: /* H5Lexists */
+            if ((r = pv_call(H5E_LINK, "link_exists", "(ON)", o->py, pv_location(o, loc)))) {
+                *args->args.exists.exists = PyObject_IsTrue(r) > 0;
+                ret = 0;
+            }
+            break;
+        case H5VL_LINK_DELETE: /* H5Ldelete, H5Ldelete_by_idx */
+            ret = pv_call_void(H5E_LINK, "link_delete", "(ON)", o->py, pv_location(o, loc));
+            break;
+        case H5VL_LINK_ITER: /* H5Literate2, H5Lvisit2 */
+            ret = iterate(o, loc, &args->args.iterate);
+            break;
+        default:
+            pv_error(H5E_LINK, H5E_UNSUPPORTED, "link operation %d is not supported yet", (int)args->op_type);
+    }
+    Py_XDECREF(r);
+    PV_LEAVE();
+    return ret;
+}

@@ -1,0 +1,257 @@
+/*
+ * Object handles, locations, and the H5O callbacks (H5Oopen, H5Oget_info,
+ * H5Iget_name, obj.file in h5py, ...).
+ */
+#include "bridge.h"
+
+#include <string.h>
+
+pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
+{
+    pv_obj_t *obj;
+
+    if (!py)
+        return NULL;
+    if (!(obj = PyMem_RawMalloc(sizeof *obj))) {
+        Py_DECREF(py);
+        pv_error(H5E_VOL, H5E_CANTALLOC, "out of memory");
+        return NULL;
+    }
+    obj->py = py;
+    obj->kind = kind;
+    return obj;
+}
+
+void pv_obj_free(pv_obj_t *obj)
+{
+    if (!obj)
+        return;
+    Py_XDECREF(obj->py);
+    PyMem_RawFree(obj);
+}
+
+hid_t pv_register(PyObject *py, H5I_type_t kind)
+{
+    pv_obj_t *obj;
+    hid_t     id;
+
+    Py_INCREF(py);
+    if (!(obj = pv_obj_new(py, kind)))
+        return H5I_INVALID_HID;
+    if ((id = H5VLwrap_register(obj, kind)) < 0) {
+        pv_obj_free(obj);
+        pv_error(H5E_VOL, H5E_CANTREGISTER, "cannot register an object handle");
+    }
+    return id;
+}
+
+static const char *index_name(H5_index_t idx)
+{
+    return idx == H5_INDEX_CRT_ORDER ? "crt_order" : "name";
+}
+
+static const char *order_name(H5_iter_order_t order)
+{
+    return order == H5_ITER_DEC ? "decreasing" : order == H5_ITER_INC ? "increasing" : "native";
+}
+
+/* ("self",) | ("name", path) | ("index", path, index, order, n) | ("token", bytes) */
+PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc)
+{
+    (void)obj;
+    switch (loc ? loc->type : H5VL_OBJECT_BY_SELF) {
+        case H5VL_OBJECT_BY_SELF:
+            return Py_BuildValue("(s)", "self");
+        case H5VL_OBJECT_BY_NAME:
+            return Py_BuildValue("(sN)", "name", pv_str_or_none(loc->loc_data.loc_by_name.name));
+        case H5VL_OBJECT_BY_IDX:
+            return Py_BuildValue("(sNssK)", "index", pv_str_or_none(loc->loc_data.loc_by_idx.name),
+                                 index_name(loc->loc_data.loc_by_idx.idx_type),
+                                 order_name(loc->loc_data.loc_by_idx.order),
+                                 (unsigned long long)loc->loc_data.loc_by_idx.n);
+        case H5VL_OBJECT_BY_TOKEN:
+            return Py_BuildValue("(sy#)", "token", (const char *)loc->loc_data.loc_by_token.token,
+                                 (Py_ssize_t)sizeof(H5O_token_t));
+    }
+    return PyErr_Format(PyExc_ValueError, "unknown location type %d", (int)loc->type);
+}
+
+/* Wraps a (kind, object) pair from Python in a handle. */
+pv_obj_t *pv_obj_from_pair(PyObject *pair, H5I_type_t *kind_out)
+{
+    PyObject  *kind_name, *py;
+    H5I_type_t kind;
+
+    if (!pair)
+        return NULL;
+    if (!PyArg_ParseTuple(pair, "OO", &kind_name, &py) || (kind = pv_kind_from_py(kind_name)) == H5I_BADID) {
+        PyErr_Clear();
+        pv_error(H5E_OHDR, H5E_BADTYPE, "connector returned %s, not a (kind, object) pair",
+                 Py_TYPE(pair)->tp_name);
+        Py_DECREF(pair);
+        return NULL;
+    }
+    Py_INCREF(py);
+    Py_DECREF(pair);
+    if (kind_out)
+        *kind_out = kind;
+    return pv_obj_new(py, kind);
+}
+
+void *pv_object_open(void *obj, const H5VL_loc_params_t *loc, H5I_type_t *opened_type, hid_t dxpl_id,
+                     void **req)
+{
+    pv_obj_t *o = obj, *res;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(NULL);
+    res = pv_obj_from_pair(pv_call(H5E_OHDR, "object_open", "(ON)", o->py, pv_location(o, loc)), opened_type);
+    PV_LEAVE();
+    return res;
+}
+
+static H5O_type_t otype(PyObject *kind)
+{
+    switch (pv_kind_from_py(kind)) {
+        case H5I_GROUP: return H5O_TYPE_GROUP;
+        case H5I_DATASET: return H5O_TYPE_DATASET;
+        case H5I_DATATYPE: return H5O_TYPE_NAMED_DATATYPE;
+        default: return H5O_TYPE_UNKNOWN;
+    }
+}
+
+int pv_token_from_py(PyObject *bytes, H5O_token_t *token)
+{
+    char      *buf;
+    Py_ssize_t len;
+
+    if (PyBytes_AsStringAndSize(bytes, &buf, &len) < 0)
+        return -1;
+    memset(token, 0, sizeof *token);
+    memcpy(token, buf, (size_t)len < sizeof *token ? (size_t)len : sizeof *token);
+    return 0;
+}
+
+/* Fills an H5O_info2_t from the dict dispatch.object_info returns. */
+static int fill_oinfo(PyObject *d, H5O_info2_t *oinfo)
+{
+    PyObject *v;
+
+    memset(oinfo, 0, sizeof *oinfo);
+    if (!PyDict_Check(d))
+        return -1;
+    if ((v = PyDict_GetItemString(d, "token")) && pv_token_from_py(v, &oinfo->token) < 0)
+        return -1;
+    if ((v = PyDict_GetItemString(d, "type")))
+        oinfo->type = otype(v);
+    if ((v = PyDict_GetItemString(d, "fileno")))
+        oinfo->fileno = PyLong_AsUnsignedLong(v);
+    if ((v = PyDict_GetItemString(d, "rc")))
+        oinfo->rc = (unsigned)PyLong_AsUnsignedLong(v);
+    if ((v = PyDict_GetItemString(d, "num_attrs")))
+        oinfo->num_attrs = (hsize_t)PyLong_AsUnsignedLongLong(v);
+    if ((v = PyDict_GetItemString(d, "atime")))
+        oinfo->atime = (time_t)PyLong_AsLongLong(v);
+    if ((v = PyDict_GetItemString(d, "mtime")))
+        oinfo->mtime = (time_t)PyLong_AsLongLong(v);
+    if ((v = PyDict_GetItemString(d, "ctime")))
+        oinfo->ctime = (time_t)PyLong_AsLongLong(v);
+    if ((v = PyDict_GetItemString(d, "btime")))
+        oinfo->btime = (time_t)PyLong_AsLongLong(v);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_args_t *args, hid_t dxpl_id,
+                     void **req)
+{
+    pv_obj_t *o = obj;
+    PyObject *r = NULL;
+    herr_t    ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_OBJECT_GET_FILE: /* H5Iget_file_id, h5py's obj.file */
+            if ((r = pv_call(H5E_OHDR, "object_file", "(O)", o->py))) {
+                Py_INCREF(r);
+                *args->args.get_file.file = pv_obj_new(r, H5I_FILE);
+                ret = *args->args.get_file.file ? 0 : -1;
+            }
+            break;
+        case H5VL_OBJECT_GET_NAME: /* H5Iget_name, h5py's obj.name */
+            if ((r = pv_call(H5E_OHDR, "object_name", "(ON)", o->py, pv_location(o, loc)))) {
+                Py_ssize_t  len = 0;
+                const char *s = r == Py_None ? "" : PyUnicode_AsUTF8AndSize(r, &len);
+                if (s) {
+                    if (args->args.get_name.buf && args->args.get_name.buf_size) {
+                        size_t n = (size_t)len < args->args.get_name.buf_size - 1 ? (size_t)len
+                                                                                  : args->args.get_name.buf_size - 1;
+                        memcpy(args->args.get_name.buf, s, n);
+                        args->args.get_name.buf[n] = '\0';
+                    }
+                    if (args->args.get_name.name_len)
+                        *args->args.get_name.name_len = (size_t)len;
+                    ret = 0;
+                }
+                else
+                    pv_error_from_python(H5E_OHDR, "object_name");
+            }
+            break;
+        case H5VL_OBJECT_GET_TYPE: /* H5Oget_info's type, H5Rget_obj_type */
+            if ((r = pv_call(H5E_OHDR, "object_type", "(ON)", o->py, pv_location(o, loc)))) {
+                *args->args.get_type.obj_type = otype(r);
+                ret = 0;
+            }
+            break;
+        case H5VL_OBJECT_GET_INFO: /* H5Oget_info3, H5Oget_info_by_name3, ... */
+            if ((r = pv_call(H5E_OHDR, "object_info", "(ONI)", o->py, pv_location(o, loc),
+                             args->args.get_info.fields))) {
+                if (fill_oinfo(r, args->args.get_info.oinfo) == 0)
+                    ret = 0;
+                else
+                    pv_error_from_python(H5E_OHDR, "object_info");
+            }
+            break;
+        default:
+            pv_error(H5E_OHDR, H5E_UNSUPPORTED, "object get operation %d is not supported", (int)args->op_type);
+    }
+    Py_XDECREF(r);
+    PV_LEAVE();
+    return ret;
+}
+
+herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_specific_args_t *args,
+                          hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj;
+    PyObject *r = NULL;
+    herr_t    ret = -1;
+    (void)dxpl_id, (void)req;
+
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_OBJECT_EXISTS: /* H5Oexists_by_name */
+            if ((r = pv_call(H5E_OHDR, "object_exists", "(ON)", o->py, pv_location(o, loc)))) {
+                *args->args.exists.exists = PyObject_IsTrue(r) > 0;
+                ret = 0;
+            }
+            break;
+        case H5VL_OBJECT_LOOKUP: /* H5Oget_token_by_name (via H5Oopen_by_token tests) */
+            if ((r = pv_call(H5E_OHDR, "object_token", "(ON)", o->py, pv_location(o, loc)))
+                && pv_token_from_py(r, args->args.lookup.token_ptr) == 0)
+                ret = 0;
+            else if (r)
+                pv_error_from_python(H5E_OHDR, "object_token");
+            break;
+        case H5VL_OBJECT_FLUSH:   /* H5Oflush, H5Dflush, H5Gflush, H5Tflush */
+        case H5VL_OBJECT_REFRESH: /* H5Orefresh, ... */
+            ret = pv_call_void(H5E_OHDR, args->op_type == H5VL_OBJECT_FLUSH ? "object_flush" : "object_refresh",
+                               "(O)", o->py);
+            break;
+        default:
+            pv_error(H5E_OHDR, H5E_UNSUPPORTED, "object operation %d is not supported yet", (int)args->op_type);
+    }
+    Py_XDECREF(r);
+    PV_LEAVE();
+    return ret;
+}

@@ -1,0 +1,472 @@
+"""The Python end of the C bridge: one function per VOL operation.
+
+The C side (``src/c``) calls these functions by name with plain values and
+connector objects; they resolve paths, count handles, adapt connectors
+written in the original H5PyVOL style (``legacy.py``) and call the
+connector's methods.  Connectors never see this module.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from . import errors, legacy, registry
+from .api import DatasetCreation, H5Dataset, H5File, H5Group, H5Object, H5VOL
+from .selection import Selection
+from .types import dtype_from_spec, spec_from_dtype
+
+H5F_ACC_RDWR = 0x0001
+H5F_ACC_EXCL = 0x0004
+
+_connectors: dict[str, H5VOL] = {}
+_filenos = itertools.count(1)
+
+
+@dataclass
+class _FileState:
+    config: Optional[str]
+    intent: int
+    fcpl: Optional[bytes] = None
+    handles: int = 0  # open HDF5 handles to the file or anything in it
+    fileno: int = 0
+
+
+def describe_error(exc: BaseException, where: str):
+    return errors.describe(exc, where)
+
+
+# -- connectors ------------------------------------------------------------------
+def connector(config: Optional[str]) -> H5VOL:
+    key = config or ""
+    vol = _connectors.get(key)
+    if vol is None:
+        options = registry.parse_info(config)
+        cls = registry.load_class(*registry.connector_target(options))
+        vol = _connectors[key] = cls(**options)
+    return vol
+
+
+def terminate():
+    for vol in list(_connectors.values()):
+        vol.terminate()
+
+
+# -- handles ---------------------------------------------------------------------
+def _file_of(obj: H5Object) -> H5File:
+    f = getattr(obj, "file", None)
+    if f is None:
+        raise ValueError(f"{type(obj).__name__} object has no file; set obj.file")
+    return f
+
+
+def _state(f: H5File) -> _FileState:
+    return f._h5pyvol_state
+
+
+def _hand_out(obj: H5Object) -> H5Object:
+    """Counts one more HDF5 handle to ``obj``."""
+    obj._h5pyvol_handles = getattr(obj, "_h5pyvol_handles", 0) + 1
+    _state(_file_of(obj)).handles += 1
+    return obj
+
+
+def object_close(obj: H5Object):
+    """HDF5 closed a handle: the last one to an object closes it, the last one
+    into a file closes the file (HDF5's default weak close)."""
+    obj._h5pyvol_handles = getattr(obj, "_h5pyvol_handles", 1) - 1
+    f = _file_of(obj)
+    state = _state(f)
+    state.handles -= 1
+    try:
+        if obj._h5pyvol_handles == 0 and obj is not f:
+            obj.close()
+    finally:
+        if state.handles == 0:
+            f._h5pyvol_handles = 0
+            f.close()
+
+
+def _attach(obj: H5Object, parent: H5Object, name: Optional[str]) -> H5Object:
+    """Fills in what a legacy or minimal connector left unset."""
+    if getattr(obj, "file", None) is None:
+        obj.file = _file_of(parent)
+    if getattr(obj, "name", None) is None and name is not None:
+        obj.name = name if name.startswith("/") else H5Group._child_path(parent, name)
+    if not hasattr(obj, "token"):
+        from .api import new_token
+        obj.token = new_token()
+    return obj
+
+
+# -- paths and locations -----------------------------------------------------------
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+def _walk(start: H5Object, path: str, create: bool = False) -> H5Object:
+    node = _file_of(start) if path.startswith("/") else start
+    for part in _parts(path):
+        if not isinstance(node, H5Group):
+            raise KeyError(f"{node.name!r} is not a group, cannot look up {part!r}")
+        try:
+            node = node.get(part)
+        except KeyError:
+            if not create:
+                raise KeyError(f"object {part!r} doesn't exist (in {path!r})") from None
+            node = node.create_group(part)
+            _attach(node, start, None)
+    return node
+
+
+def _split(start: H5Object, path: str, create: bool = False) -> tuple[H5Group, str]:
+    """(parent group, last name) of a path, creating intermediate groups if asked."""
+    parts = _parts(path)
+    if not parts:
+        raise ValueError(f"path {path!r} names no link")
+    prefix = ("/" if path.startswith("/") else "") + "/".join(parts[:-1])
+    parent = _walk(start, prefix, create)
+    if not isinstance(parent, H5Group):
+        raise KeyError(f"{parent.name!r} is not a group")
+    return parent, parts[-1]
+
+
+def _ordered_names(group: H5Group, index: str, order: str) -> list[str]:
+    names = list(group.names())
+    if index == "name":
+        names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
+    if order == "decreasing":
+        names.reverse()
+    return names
+
+
+def _by_token(start: H5Object, token: bytes) -> H5Object:
+    root = _file_of(start)
+    seen, todo = set(), [root]
+    while todo:
+        node = todo.pop()
+        if node.token[:16].ljust(16, b"\0") == token:
+            return node
+        if isinstance(node, H5Group) and id(node) not in seen:
+            seen.add(id(node))
+            todo.extend(node.get(n) for n in node.names())
+    raise KeyError(f"no object with token {token.hex()}")
+
+
+def _locate(obj: H5Object, loc) -> H5Object:
+    kind = loc[0]
+    if kind == "self":
+        return obj
+    if kind == "name":
+        return _walk(obj, loc[1])
+    if kind == "index":
+        _, path, index, order, n = loc
+        group = _walk(obj, path)
+        names = _ordered_names(group, index, order)
+        if n >= len(names):
+            raise IndexError(f"index {n} out of range: {group.name!r} has {len(names)} links")
+        return group.get(names[n])
+    if kind == "token":
+        return _by_token(obj, loc[1])
+    raise ValueError(f"unknown location {loc!r}")
+
+
+def _link_target(obj: H5Object, loc) -> tuple[H5Group, str]:
+    """(group, link name) a link location names."""
+    if loc[0] == "name":
+        return _split(obj, loc[1])
+    if loc[0] == "index":
+        _, path, index, order, n = loc
+        group = _walk(obj, path)
+        names = _ordered_names(group, index, order)
+        if n >= len(names):
+            raise IndexError(f"index {n} out of range: {group.name!r} has {len(names)} links")
+        return group, names[n]
+    raise ValueError(f"location {loc!r} does not name a link")
+
+
+def _kind(obj: H5Object) -> str:
+    return "group" if obj.kind == "file" else obj.kind
+
+
+def _check_writable(obj: H5Object):
+    f = _file_of(obj)
+    if not _state(f).intent & H5F_ACC_RDWR:
+        raise PermissionError(f"no write intent on file {f.filename!r} (opened read-only)")
+
+
+# -- files -------------------------------------------------------------------------
+def _new_file(f: H5File, vol: H5VOL, name: str, config, intent: int, fcpl=None) -> H5File:
+    if not isinstance(f, H5File):
+        raise TypeError(f"{type(vol).__name__} returned {type(f).__name__}, not an h5pyvol.H5File")
+    if getattr(f, "vol", None) is None:
+        f.vol = vol
+    if getattr(f, "filename", None) is None:
+        f.filename = name
+    f.file = f
+    old = getattr(f, "_h5pyvol_state", None)
+    if old is not None and old.handles > 0:  # opened again while open
+        old.intent |= intent
+        return _hand_out(f)
+    f._h5pyvol_state = _FileState(config, intent, fcpl, 0, next(_filenos))
+    return _hand_out(f)
+
+
+def file_create(name, flags, config, fcpl, fapl_id):
+    vol = connector(config)
+    mode = "w-" if flags & H5F_ACC_EXCL else "w"
+    if hasattr(vol, "H5VL_python_file_create"):
+        f = legacy.file_create(vol, name, flags, fapl_id)
+    else:
+        f = vol.create_file(name, mode)
+    return _new_file(f, vol, name, config, H5F_ACC_RDWR, fcpl)
+
+
+def file_open(name, flags, config, fapl_id):
+    vol = connector(config)
+    if hasattr(vol, "H5VL_python_file_open"):
+        f = legacy.file_open(vol, name, flags, fapl_id)
+    else:
+        f = vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r")
+    return _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
+
+
+def file_close(f):
+    object_close(f)
+
+
+def file_config(f):
+    return _state(_file_of(f)).config
+
+
+def file_fcpl(f):
+    return _state(_file_of(f)).fcpl
+
+
+def file_name(obj):
+    return str(_file_of(obj).filename)
+
+
+def file_number(obj):
+    return _state(_file_of(obj)).fileno
+
+
+def file_intent(obj):
+    return _state(_file_of(obj)).intent
+
+
+def file_flush(obj):
+    _file_of(obj).flush()
+
+
+def file_reopen(f):
+    return _hand_out(_file_of(f))
+
+
+def file_is_accessible(name, config):
+    return bool(connector(config).file_exists(name))
+
+
+def file_delete(name, config):
+    connector(config).delete_file(name)
+
+
+def same_file(a, b):
+    return _file_of(a) is _file_of(b)
+
+
+# -- objects -------------------------------------------------------------------------
+def object_open(obj, loc):
+    target = _locate(obj, loc)
+    return _kind(target), _hand_out(target)
+
+
+def object_file(obj):
+    return _hand_out(_file_of(obj))
+
+
+def object_name(obj, loc):
+    return _locate(obj, loc).name
+
+
+def object_type(obj, loc):
+    return _kind(_locate(obj, loc))
+
+
+def object_exists(obj, loc):
+    try:
+        _locate(obj, loc)
+    except KeyError:
+        return False
+    return True
+
+
+def object_token(obj, loc):
+    return _locate(obj, loc).token
+
+
+def object_info(obj, loc, fields):
+    target = _locate(obj, loc)
+    return {"token": target.token, "type": _kind(target), "rc": 1,
+            "fileno": _state(_file_of(target)).fileno, "num_attrs": 0}
+
+
+def object_flush(obj):
+    obj.flush()
+
+
+def object_refresh(obj):
+    obj.refresh()
+
+
+# -- groups ----------------------------------------------------------------------------
+def group_create(parent, name, gcpl, intermediate):
+    _check_writable(parent)
+    if name is None:  # H5Gcreate_anon
+        group = parent.vol.group_class(None, file=_file_of(parent), gcpl=gcpl)
+    else:
+        where, last = _split(parent, name, intermediate)
+        group = where.create_group(last)
+        _attach(group, where, last)
+    if getattr(group, "gcpl", None) is None:
+        group.gcpl = gcpl
+    return _hand_out(_attach(group, parent, None))
+
+
+def group_open(parent, name):
+    group = _walk(parent, name)
+    if not isinstance(group, H5Group):
+        raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
+    return _hand_out(group)
+
+
+def group_gcpl(group):
+    return getattr(group, "gcpl", None)
+
+
+def group_info(obj, loc):
+    group = _locate(obj, loc)
+    n = len(list(group.names()))
+    return n, n, False
+
+
+# -- datasets ----------------------------------------------------------------------------
+def dataset_create(parent, name, spec, extent, creation, intermediate):
+    _check_writable(parent)
+    dtype = dtype_from_spec(spec)
+    shape, maxshape = extent if extent is not None else (None, None)
+    kwargs = dict(dtype=dtype, shape=shape, maxshape=maxshape, creation=DatasetCreation(**creation))
+    if name is None:  # H5Dcreate_anon
+        ds = parent.vol.dataset_class(None, file=_file_of(parent), **kwargs)
+    else:
+        where, last = _split(parent, name, intermediate)
+        if hasattr(where, "H5VL_python_dataset_create"):
+            ds = legacy.dataset_create(where, last, **kwargs)
+        else:
+            ds = where.create_dataset(last, **kwargs)
+        _attach(ds, where, last)
+    if not isinstance(ds, H5Dataset):
+        raise TypeError(f"create_dataset returned {type(ds).__name__}, not an h5pyvol.H5Dataset")
+    if getattr(ds, "type_spec", None) is None:
+        ds.type_spec = spec
+    return _hand_out(_attach(ds, parent, None))
+
+
+def dataset_open(parent, name):
+    ds = _walk(parent, name)
+    if not isinstance(ds, H5Dataset):
+        raise TypeError(f"{ds.name!r} is a {ds.kind}, not a dataset")
+    return _hand_out(ds)
+
+
+def dataset_type(ds):
+    return ds.type_spec if getattr(ds, "type_spec", None) is not None else spec_from_dtype(ds.dtype)
+
+
+def dataset_extent(ds):
+    if ds.shape is None:
+        return None
+    return tuple(ds.shape), tuple(ds.maxshape if ds.maxshape is not None else ds.shape)
+
+
+def dataset_dcpl(ds):
+    return ds.creation.dcpl
+
+
+def dataset_storage_size(ds):
+    return int(ds.storage_size())
+
+
+def dataset_set_extent(ds, shape):
+    _check_writable(ds)
+    ds.resize(tuple(shape))
+
+
+def dataset_read(ds, selection, view):
+    sel = Selection.from_c(selection)
+    out = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape)
+    if hasattr(ds, "H5VL_python_dataset_read"):
+        legacy.dataset_read(ds, sel, out)
+    else:
+        ds.read_into(sel, out)
+
+
+def dataset_write(ds, selection, view):
+    _check_writable(ds)
+    sel = Selection.from_c(selection)
+    data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape)
+    if hasattr(ds, "H5VL_python_dataset_write"):
+        legacy.dataset_write(ds, sel, data)
+    else:
+        ds.write(sel, data)
+
+
+# -- links -------------------------------------------------------------------------------
+def _describe_link(group: H5Group, name: str, corder: int, path: Optional[str] = None):
+    """(name or path, type, token, creation order, value size) for the C side."""
+    return path or name, "hard", group.get(name).token, corder, 0
+
+
+def link_exists(obj, loc):
+    try:
+        group, name = _link_target(obj, loc)
+        group.get(name)
+    except KeyError:
+        return False
+    return True
+
+
+def link_delete(obj, loc):
+    _check_writable(obj)
+    group, name = _link_target(obj, loc)
+    group.get(name)  # KeyError for a missing link
+    group.unlink(name)
+
+
+def link_info(obj, loc):
+    group, name = _link_target(obj, loc)
+    names = list(group.names())
+    if name not in names:
+        raise KeyError(f"link {name!r} doesn't exist in {group.name!r}")
+    return _describe_link(group, name, names.index(name))
+
+
+def link_iterate(obj, loc, recursive, index, order):
+    group = _locate(obj, loc)
+    if not isinstance(group, H5Group):
+        raise TypeError(f"{group.name!r} is not a group")
+    links, seen = [], {id(group)}
+
+    def visit(g: H5Group, prefix: str):
+        creation = list(g.names())
+        for name in _ordered_names(g, index, order):
+            links.append(_describe_link(g, name, creation.index(name), prefix + name))
+            child = g.get(name)
+            if recursive and isinstance(child, H5Group) and id(child) not in seen:
+                seen.add(id(child))
+                visit(child, prefix + name + "/")
+
+    visit(group, "")
+    return group, links

@@ -1,0 +1,269 @@
+"""The classes a connector author subclasses.
+
+A connector is an :class:`H5VOL` subclass.  Files, groups and datasets are
+:class:`H5File`, :class:`H5Group` and :class:`H5Dataset` objects.  The base
+classes keep the hierarchy (links, names) in memory, so the smallest useful
+connector only says how a dataset stores its elements::
+
+    class MyDataset(h5pyvol.H5Dataset):
+        def read(self, selection): ...           # -> numpy array, selection.mshape
+        def write(self, selection, data): ...
+
+    class MyVOL(h5pyvol.H5VOL):
+        dataset_class = MyDataset
+
+Contract for every method: raise ordinary Python exceptions.  ``KeyError``
+for a missing name, ``FileNotFoundError``/``FileExistsError`` for files,
+``PermissionError`` for writes to a read-only file, ``NotImplementedError``
+for what the connector does not do.  The bridge turns them into HDF5 errors
+(see ``errors.py``); the HDF5 call fails, the host keeps running.
+"""
+from __future__ import annotations
+
+import itertools
+import struct
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+import numpy as np
+
+from .errors import NameExistsError
+from .selection import Selection
+
+_tokens = itertools.count(1)
+
+
+def new_token() -> bytes:
+    """A process-unique 16-byte HDF5 object token."""
+    return struct.pack("<QQ", next(_tokens), 0)
+
+
+@dataclass
+class DatasetCreation:
+    """What H5Dcreate's creation property list says, as plain values."""
+    layout: str = "contiguous"               # "contiguous", "chunked", "compact", "virtual"
+    chunks: Optional[tuple] = None
+    fillvalue: Optional[bytes] = None        # one element of the dataset's type, or None
+    filters: list = field(default_factory=list)  # [(filter_id, flags, (cd_values...)), ...]
+    dcpl: Optional[bytes] = None             # the whole list, H5Pencode2'd, for H5Dget_create_plist
+
+
+class H5Object:
+    """Something HDF5 hands out a handle for."""
+
+    kind = "object"
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        self.name = name           # absolute path in its file, e.g. "/grp/data"
+        self.file: Optional["H5File"] = kwargs.get("file")
+        self.token = new_token()
+
+    def flush(self) -> None:
+        """Make what was written durable.  Default: nothing to do."""
+
+    def refresh(self) -> None:
+        """Re-read state another process may have changed.  Default: nothing."""
+
+    def close(self) -> None:
+        """Called when HDF5 closes the last handle to this object."""
+
+
+class H5Group(H5Object):
+    """A group: named links to other objects, in creation order.
+
+    Override :meth:`create_group`, :meth:`create_dataset`, :meth:`get`,
+    :meth:`names` and :meth:`unlink` to keep the hierarchy elsewhere; the
+    defaults keep it in a dict.
+    """
+
+    kind = "group"
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        super().__init__(name, *args, **kwargs)
+        self.links: dict[str, H5Object] = {}
+        self.gcpl: Optional[bytes] = kwargs.get("gcpl")
+
+    # -- what connectors override ----------------------------------------------
+    def create_group(self, name: str) -> "H5Group":
+        """Creates and links a group called ``name`` (one path component)."""
+        group = self.vol.group_class(self._child_path(name), file=self.file)
+        self.link(name, group)
+        return group
+
+    def create_dataset(self, name: str, *, dtype: np.dtype, shape: tuple, maxshape: tuple,
+                       creation: DatasetCreation) -> "H5Dataset":
+        """Creates and links a dataset called ``name`` (one path component)."""
+        dataset = self.vol.dataset_class(self._child_path(name), file=self.file, dtype=dtype,
+                                         shape=shape, maxshape=maxshape, creation=creation)
+        self.link(name, dataset)
+        return dataset
+
+    def get(self, name: str) -> H5Object:
+        """The object linked as ``name``; KeyError if there is none."""
+        return self.links[name]
+
+    def names(self) -> Iterator[str]:
+        """Link names in creation order."""
+        return iter(list(self.links))
+
+    def link(self, name: str, obj: H5Object) -> None:
+        """Adds a hard link; NameExistsError if the name is taken."""
+        if name in self.links:
+            raise NameExistsError(f"name already exists: {name!r}")
+        self.links[name] = obj
+
+    def unlink(self, name: str) -> None:
+        del self.links[name]
+
+    # -- helpers ----------------------------------------------------------------
+    @property
+    def vol(self) -> "H5VOL":
+        return self.file.vol
+
+    def _child_path(self, name: str) -> str:
+        return ("" if self.name in (None, "/") else self.name) + "/" + name
+
+
+class H5File(H5Group):
+    """A file; it is also its root group, named "/".
+
+    ``mode`` is ``"r"`` or ``"r+"`` for opened files, ``"w"`` or ``"w-"`` for
+    created ones.
+    """
+
+    kind = "file"
+    vol: "H5VOL" = None  # a plain attribute here (groups look it up through their file)
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        super().__init__("/", *args, **kwargs)
+        self.filename = name
+        self.file = self
+        self.vol = kwargs.get("vol")
+        self.mode = kwargs.get("mode", "r+")
+
+    @property
+    def writable(self) -> bool:
+        return self.mode != "r"
+
+
+class H5Dataset(H5Object):
+    """A dataset: an n-dimensional array of ``dtype`` with extent ``shape``.
+
+    Subclasses implement :meth:`read` and :meth:`write`; everything else has
+    a default.  Data handed to :meth:`write` is a view of HDF5's buffer that
+    is only valid during the call: copy what you keep.
+    """
+
+    kind = "dataset"
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        super().__init__(name, *args, **kwargs)
+        self.dtype: np.dtype = np.dtype(kwargs.get("dtype", "f8"))
+        self.shape: Optional[tuple] = tuple(kwargs["shape"]) if kwargs.get("shape") is not None else ()
+        maxshape = kwargs.get("maxshape")
+        self.maxshape: Optional[tuple] = tuple(maxshape) if maxshape is not None else self.shape
+        self.creation: DatasetCreation = kwargs.get("creation") or DatasetCreation()
+        # the exact HDF5 datatype it was created with (None: derived from dtype)
+        self.type_spec: Optional[tuple] = kwargs.get("type_spec")
+
+    def read(self, selection: Selection) -> np.ndarray:
+        """The selected elements, shaped ``selection.mshape``, of ``self.dtype``."""
+        raise NotImplementedError(f"{type(self).__name__}.read")
+
+    def write(self, selection: Selection, data: np.ndarray) -> None:
+        """Stores ``data`` (shaped ``selection.mshape``) at the selection."""
+        raise NotImplementedError(f"{type(self).__name__}.write")
+
+    def read_into(self, selection: Selection, out: np.ndarray) -> None:
+        """Fills ``out`` (shaped ``selection.mshape``); override to avoid a copy."""
+        out[...] = np.asarray(self.read(selection), dtype=self.dtype).reshape(out.shape)
+
+    def resize(self, shape: tuple) -> None:
+        """H5Dset_extent.  Default: refuse."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change its extent")
+
+    def storage_size(self) -> int:
+        """Bytes of storage the data takes (H5Dget_storage_size)."""
+        return int(np.prod(self.shape or (), dtype=np.int64)) * self.dtype.itemsize
+
+    def fill_array(self) -> np.ndarray:
+        """A new array of the dataset's extent holding its fill value."""
+        array = np.zeros(self.shape or (), dtype=self.dtype)
+        if self.creation.fillvalue is not None:
+            array[...] = np.frombuffer(self.creation.fillvalue, dtype=self.dtype)[0]
+        return array
+
+
+class ArrayDataset(H5Dataset):
+    """A dataset that keeps its elements in one numpy array."""
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        super().__init__(name, *args, **kwargs)
+        self.data = self.fill_array() if self.shape is not None else None
+
+    def read_into(self, selection: Selection, out: np.ndarray) -> None:
+        out[...] = selection.read_from(self.data).reshape(out.shape)
+
+    def read(self, selection: Selection) -> np.ndarray:
+        return selection.read_from(self.data).copy()
+
+    def write(self, selection: Selection, data: np.ndarray) -> None:
+        selection.write_into(self.data, data)
+
+    def resize(self, shape: tuple) -> None:
+        for new, limit in zip(shape, self.maxshape):
+            if limit is not None and new > limit:
+                raise ValueError(f"extent {shape} exceeds the maximum {self.maxshape}")
+        old = self.data
+        self.shape = tuple(shape)
+        self.data = self.fill_array()
+        common = tuple(slice(0, min(a, b)) for a, b in zip(old.shape, self.shape))
+        self.data[common] = old[common]
+
+
+class H5VOL:
+    """A connector.  One instance per distinct connector configuration.
+
+    The constructor receives the ``key=value`` pairs of the connector info
+    string as keyword arguments (values are strings).  The default file
+    methods keep files in ``self.files`` for the life of the process.
+    """
+
+    file_class = H5File
+    group_class = H5Group
+    dataset_class: type = ArrayDataset
+
+    def __init__(self, **options):
+        self.options = options
+        self.files: dict[str, H5File] = {}
+
+    def create_file(self, name: str, mode: str) -> H5File:
+        """``mode`` is "w" (truncate) or "w-" (fail if it exists)."""
+        if mode == "w-" and name in self.files:
+            raise FileExistsError(f"unable to create file: {name!r} exists")
+        f = self.file_class(name, vol=self, mode="r+")
+        self.files[name] = f
+        return f
+
+    def open_file(self, name: str, mode: str) -> H5File:
+        """``mode`` is "r" or "r+"; FileNotFoundError if there is no such file."""
+        try:
+            f = self.files[name]
+        except KeyError:
+            raise FileNotFoundError(f"unable to open file: {name!r} does not exist") from None
+        f.mode = mode
+        return f
+
+    def file_exists(self, name: str) -> bool:
+        """H5Fis_accessible."""
+        return name in self.files
+
+    def delete_file(self, name: str) -> None:
+        """H5Fdelete."""
+        try:
+            del self.files[name]
+        except KeyError:
+            raise FileNotFoundError(f"unable to delete file: {name!r} does not exist") from None
+
+    def terminate(self) -> None:
+        """HDF5 is shutting down: flush what is still open."""

@@ -1,0 +1,1 @@
+"""Connectors that ship with h5pyvol."""
