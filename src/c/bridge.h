@@ -32,11 +32,19 @@ typedef struct pv_info_t {
 /* ---- interp.c: the interpreter -------------------------------------------- */
 int  pv_python_start(void);  /* boot or join; 0, or -1 with an error recorded */
 int  pv_python_started(void);
+/* The host's interpreter has been finalized (HDF5 closes leftover handles
+ * from its atexit handler, after a Python host has shut down). */
+int  pv_python_gone(void);
 extern PyObject *pv_dispatch; /* the module h5pyvol._dispatch */
 
 /* Every callback that reaches Python is bracketed by these. */
 #define PV_ENTER(failval)                                                      \
     PyGILState_STATE pv_gil;                                                   \
+    if (pv_python_gone()) {                                                    \
+        pv_error(H5E_VOL, H5E_CANTINIT, "Python has already shut down");       \
+        pv_error_flush();                                                      \
+        return failval;                                                        \
+    }                                                                          \
     if (pv_python_start() < 0) {                                               \
         pv_error_flush();                                                      \
         return failval;                                                        \
@@ -66,6 +74,14 @@ void pv_error_class_close(void);
 /* ---- objects ---------------------------------------------------------------- */
 pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind); /* steals py; NULL->NULL */
 void      pv_obj_free(pv_obj_t *obj);                /* GIL held */
+/* For close callbacks: after Python shut down, only the C part can go. */
+#define PV_CLOSE_AFTER_SHUTDOWN(obj)                                           \
+    do {                                                                       \
+        if (pv_python_gone()) {                                                \
+            PyMem_RawFree(obj);                                                \
+            return 0;                                                          \
+        }                                                                      \
+    } while (0)
 /* Handle for the loc_params' target: by self, by name, by index or by token.
  * Returns a new reference to dispatch's location tuple. */
 PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc);

@@ -391,6 +391,8 @@ herr_t pv_dataset_close(void *obj, hid_t dxpl_id, void **req)
     herr_t    ret;
     (void)dxpl_id, (void)req;
 
+    PV_CLOSE_AFTER_SHUTDOWN(obj);
+
     PV_ENTER(-1);
     ret = pv_call_void(H5E_DATASET, "object_close", "(O)", d->py);
     pv_obj_free(d);

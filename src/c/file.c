@@ -255,6 +255,8 @@ herr_t pv_file_close(void *obj, hid_t dxpl_id, void **req)
     herr_t    ret;
     (void)dxpl_id, (void)req;
 
+    PV_CLOSE_AFTER_SHUTDOWN(obj);
+
     PV_ENTER(-1);
     ret = pv_call_void(H5E_FILE, "file_close", "(O)", o->py);
     pv_obj_free(o); /* the handle is gone even if the connector failed */

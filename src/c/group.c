@@ -99,6 +99,8 @@ herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req)
     herr_t    ret;
     (void)dxpl_id, (void)req;
 
+    PV_CLOSE_AFTER_SHUTDOWN(obj);
+
     PV_ENTER(-1);
     ret = pv_call_void(H5E_SYM, "object_close", "(O)", o->py);
     pv_obj_free(o);

@@ -24,7 +24,12 @@ static int started; /* 0 not yet, 1 ready, -1 failed for good */
 
 int pv_python_started(void)
 {
-    return started == 1;
+    return started == 1 && Py_IsInitialized();
+}
+
+int pv_python_gone(void)
+{
+    return started == 1 && !Py_IsInitialized();
 }
 
 /* site-packages directory of the installed package: this file lives in

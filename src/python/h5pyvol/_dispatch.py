@@ -7,6 +7,7 @@ connector's methods.  Connectors never see this module.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 from dataclasses import dataclass
 from typing import Optional
@@ -50,8 +51,13 @@ def connector(config: Optional[str]) -> H5VOL:
 
 
 def terminate():
+    """HDF5 or the Python host is shutting down."""
     for vol in list(_connectors.values()):
         vol.terminate()
+
+
+# In a Python host HDF5's own shutdown comes after the interpreter's.
+atexit.register(terminate)
 
 
 # -- handles ---------------------------------------------------------------------
