@@ -41,6 +41,8 @@ herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_s
                           hid_t dxpl_id, void **req);
 
 /* link.c */
+herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_params_t *loc, hid_t lcpl_id,
+                      hid_t lapl_id, hid_t dxpl_id, void **req);
 herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id,
                    void **req);
 herr_t pv_link_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_link_specific_args_t *args,

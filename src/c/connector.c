@@ -175,7 +175,8 @@ const H5VL_class_t pv_class = {
         .close    = pv_group_close,       /* H5Gclose */
     },
     .link_cls = {
-        .get      = pv_link_get,          /* H5Lget_info2 */
+        .create   = pv_link_create,       /* H5Lcreate_hard/_soft/_external, H5Olink */
+        .get      = pv_link_get,          /* H5Lget_info2, H5Lget_val, H5Lget_name_by_idx */
         .specific = pv_link_specific,     /* H5Lexists, H5Ldelete, H5Literate2 */
         .optional = unsupported_optional_at,
     },

@@ -100,17 +100,20 @@ static herr_t scatter_source(const void **src, size_t *used, void *udata)
  * owns that memory.  A connector that kept a reference gets a clear error. */
 static int release_view(PyObject *view, const char *what)
 {
+    /* numpy's arrays hold memoryviews derived from ours, which register on
+     * the same managed buffer: more than our own export means a kept array. */
+    int       kept = Py_REFCNT(view) > 1 || ((PyMemoryViewObject *)view)->mbuf->exports > 1;
     PyObject *r = PyObject_CallMethod(view, "release", NULL);
 
-    if (!r) {
-        PyErr_Clear();
+    Py_XDECREF(r);
+    PyErr_Clear();
+    if (!r || kept) {
         pv_error(H5E_DATASET, H5E_CALLBACK,
                  "the connector kept a reference to HDF5's buffer after %s returned; copy the data it keeps "
                  "(numpy.array(data)) instead of keeping views of it",
                  what);
         return -1;
     }
-    Py_DECREF(r);
     return 0;
 }
 

@@ -25,6 +25,46 @@ static int fill_linfo(PyObject *desc, const char **name, H5L_info2_t *info)
     return 0;
 }
 
+herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_params_t *loc, hid_t lcpl_id,
+                      hid_t lapl_id, hid_t dxpl_id, void **req)
+{
+    pv_obj_t   *o = obj;
+    unsigned    intermediate = 0, flags;
+    const char *file, *path;
+    herr_t      ret = -1;
+    (void)lapl_id, (void)dxpl_id, (void)req;
+
+    if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
+        H5Pget_create_intermediate_group(lcpl_id, &intermediate);
+    PV_ENTER(-1);
+    switch (args->op_type) {
+        case H5VL_LINK_CREATE_HARD: { /* H5Lcreate_hard, H5Olink */
+            pv_obj_t *target = args->args.hard.curr_obj ? args->args.hard.curr_obj : o;
+            ret = pv_call_void(H5E_LINK, "link_create_hard", "(ONONO)", o->py, pv_location(o, loc), target->py,
+                               pv_location(target, &args->args.hard.curr_loc_params),
+                               intermediate ? Py_True : Py_False);
+            break;
+        }
+        case H5VL_LINK_CREATE_SOFT: /* H5Lcreate_soft */
+            ret = pv_call_void(H5E_LINK, "link_create_soft", "(ONNO)", o->py, pv_location(o, loc),
+                               pv_str_or_none(args->args.soft.target), intermediate ? Py_True : Py_False);
+            break;
+        case H5VL_LINK_CREATE_UD: /* H5Lcreate_external, H5Lcreate_ud */
+            if (args->args.ud.type == H5L_TYPE_EXTERNAL
+                && H5Lunpack_elink_val(args->args.ud.buf, args->args.ud.buf_size, &flags, &file, &path) >= 0)
+                ret = pv_call_void(H5E_LINK, "link_create_external", "(ONNNO)", o->py, pv_location(o, loc),
+                                   pv_str_or_none(file), pv_str_or_none(path), intermediate ? Py_True : Py_False);
+            else
+                pv_error(H5E_LINK, H5E_UNSUPPORTED, "user-defined link type %d is not supported",
+                         (int)args->args.ud.type);
+            break;
+        default:
+            pv_error(H5E_LINK, H5E_UNSUPPORTED, "link create operation %d is not supported", (int)args->op_type);
+    }
+    PV_LEAVE();
+    return ret;
+}
+
 herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id, void **req)
 {
     pv_obj_t   *o = obj;
@@ -43,8 +83,40 @@ herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t
                     pv_error_from_python(H5E_LINK, "link_info");
             }
             break;
+        case H5VL_LINK_GET_NAME: /* H5Lget_name_by_idx */
+            if ((r = pv_call(H5E_LINK, "link_name", "(ON)", o->py, pv_location(o, loc)))) {
+                Py_ssize_t  len = 0;
+                const char *s = PyUnicode_AsUTF8AndSize(r, &len);
+                if (s) {
+                    size_t size = args->args.get_name.name_size;
+                    if (args->args.get_name.name && size) {
+                        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
+                        memcpy(args->args.get_name.name, s, n);
+                        args->args.get_name.name[n] = '\0';
+                    }
+                    *args->args.get_name.name_len = (size_t)len;
+                    ret = 0;
+                }
+                else
+                    pv_error_from_python(H5E_LINK, "link_name");
+            }
+            break;
+        case H5VL_LINK_GET_VAL: /* H5Lget_val: soft link path, or packed external link */
+            if ((r = pv_call(H5E_LINK, "link_value", "(ON)", o->py, pv_location(o, loc)))) {
+                char      *buf;
+                Py_ssize_t len;
+                if (PyBytes_AsStringAndSize(r, &buf, &len) == 0) {
+                    size_t size = args->args.get_val.buf_size;
+                    if (args->args.get_val.buf && size)
+                        memcpy(args->args.get_val.buf, buf, (size_t)len < size ? (size_t)len : size);
+                    ret = 0;
+                }
+                else
+                    pv_error_from_python(H5E_LINK, "link_value");
+            }
+            break;
         default:
-            pv_error(H5E_LINK, H5E_UNSUPPORTED, "link get operation %d is not supported yet", (int)args->op_type);
+            pv_error(H5E_LINK, H5E_UNSUPPORTED, "link get operation %d is not supported", (int)args->op_type);
     }
     Py_XDECREF(r);
     PV_LEAVE();

@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import errors, legacy, registry
-from .api import DatasetCreation, H5Dataset, H5File, H5Group, H5Object, H5VOL
+from .api import DatasetCreation, ExternalLink, H5Dataset, H5File, H5Group, H5Object, H5VOL, SoftLink
 from .selection import Selection
 from .types import dtype_from_spec, spec_from_dtype
 
@@ -112,19 +112,48 @@ def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
 
 
-def _walk(start: H5Object, path: str, create: bool = False) -> H5Object:
+MAX_LINK_DEPTH = 16  # HDF5's default H5Pset_nlinks
+
+
+def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0) -> H5Object:
     node = _file_of(start) if path.startswith("/") else start
     for part in _parts(path):
         if not isinstance(node, H5Group):
             raise KeyError(f"{node.name!r} is not a group, cannot look up {part!r}")
         try:
-            node = node.get(part)
+            child = node.get(part)
         except KeyError:
             if not create:
                 raise KeyError(f"object {part!r} doesn't exist (in {path!r})") from None
-            node = node.create_group(part)
-            _attach(node, start, None)
+            child = node.create_group(part)
+            _attach(child, node, part)
+        node = _follow(node, child, depth)
     return node
+
+
+def _follow(group: H5Group, target, depth: int = 0) -> H5Object:
+    """The object a link leads to, following soft and external links."""
+    if isinstance(target, H5Object):
+        return target
+    if depth >= MAX_LINK_DEPTH:
+        raise KeyError(f"too many soft or external links (more than {MAX_LINK_DEPTH})")
+    if isinstance(target, SoftLink):
+        return _walk(group, target.path, depth=depth + 1)
+    if isinstance(target, ExternalLink):
+        return _walk(_open_external(group, target.filename), target.path, depth=depth + 1)
+    raise TypeError(f"group {group.name!r} holds {type(target).__name__}, not a link")
+
+
+def _open_external(group: H5Object, filename: str) -> H5File:
+    f = _file_of(group)
+    state = _state(f)
+    vol = f.vol
+    other = vol.open_file(filename, "r+" if state.intent & H5F_ACC_RDWR else "r")
+    if getattr(other, "_h5pyvol_state", None) is None or other._h5pyvol_state.handles == 0:
+        _new_file(other, vol, filename, state.config, state.intent)
+        other._h5pyvol_state.handles -= 1  # only what is opened through it holds it open
+        other._h5pyvol_handles = 0
+    return other
 
 
 def _split(start: H5Object, path: str, create: bool = False) -> tuple[H5Group, str]:
@@ -157,7 +186,7 @@ def _by_token(start: H5Object, token: bytes) -> H5Object:
             return node
         if isinstance(node, H5Group) and id(node) not in seen:
             seen.add(id(node))
-            todo.extend(node.get(n) for n in node.names())
+            todo.extend(t for t in (node.get(n) for n in node.names()) if isinstance(t, H5Object))
     raise KeyError(f"no object with token {token.hex()}")
 
 
@@ -173,7 +202,7 @@ def _locate(obj: H5Object, loc) -> H5Object:
         names = _ordered_names(group, index, order)
         if n >= len(names):
             raise IndexError(f"index {n} out of range: {group.name!r} has {len(names)} links")
-        return group.get(names[n])
+        return _follow(group, group.get(names[n]))
     if kind == "token":
         return _by_token(obj, loc[1])
     raise ValueError(f"unknown location {loc!r}")
@@ -430,9 +459,50 @@ def dataset_write(ds, selection, view):
 
 
 # -- links -------------------------------------------------------------------------------
+def _link_value(target) -> bytes:
+    """H5Lget_val's bytes: a soft link's path, or an external link packed as
+    H5Lunpack_elink_val expects (version/flags byte, file, path)."""
+    if isinstance(target, SoftLink):
+        return target.path.encode() + b"\0"
+    if isinstance(target, ExternalLink):
+        return b"\0" + target.filename.encode() + b"\0" + target.path.encode() + b"\0"
+    return b""
+
+
 def _describe_link(group: H5Group, name: str, corder: int, path: Optional[str] = None):
     """(name or path, type, token, creation order, value size) for the C side."""
-    return path or name, "hard", group.get(name).token, corder, 0
+    target = group.get(name)
+    if isinstance(target, SoftLink):
+        return path or name, "soft", None, corder, len(_link_value(target))
+    if isinstance(target, ExternalLink):
+        return path or name, "external", None, corder, len(_link_value(target))
+    return path or name, "hard", target.token, corder, 0
+
+
+def _new_link(obj, loc, intermediate, target):
+    _check_writable(obj)
+    if loc[0] != "name":
+        raise ValueError(f"a new link needs a name, got {loc!r}")
+    group, name = _split(obj, loc[1], intermediate)
+    group.link(name, target)
+    return group, name
+
+
+def link_create_hard(obj, loc, target_obj, target_loc, intermediate):
+    target = _locate(target_obj, target_loc)
+    if _file_of(target) is not _file_of(obj):
+        raise ValueError("hard links cannot cross files (use an external link)")
+    group, name = _new_link(obj, loc, intermediate, target)
+    if getattr(target, "name", None) is None:  # naming an anonymous object
+        target.name = H5Group._child_path(group, name)
+
+
+def link_create_soft(obj, loc, path, intermediate):
+    _new_link(obj, loc, intermediate, SoftLink(path))
+
+
+def link_create_external(obj, loc, filename, path, intermediate):
+    _new_link(obj, loc, intermediate, ExternalLink(filename, path))
 
 
 def link_exists(obj, loc):
@@ -457,6 +527,18 @@ def link_info(obj, loc):
     if name not in names:
         raise KeyError(f"link {name!r} doesn't exist in {group.name!r}")
     return _describe_link(group, name, names.index(name))
+
+
+def link_name(obj, loc):
+    return _link_target(obj, loc)[1]
+
+
+def link_value(obj, loc):
+    group, name = _link_target(obj, loc)
+    target = group.get(name)
+    if isinstance(target, H5Object):
+        raise TypeError(f"{name!r} is a hard link, it has no value")
+    return _link_value(target)
 
 
 def link_iterate(obj, loc, recursive, index, order):

@@ -48,6 +48,19 @@ class DatasetCreation:
     dcpl: Optional[bytes] = None             # the whole list, H5Pencode2'd, for H5Dget_create_plist
 
 
+@dataclass(frozen=True)
+class SoftLink:
+    """A link by path; it may dangle."""
+    path: str
+
+
+@dataclass(frozen=True)
+class ExternalLink:
+    """A link to an object in another file (opened through the same connector)."""
+    filename: str
+    path: str
+
+
 class H5Object:
     """Something HDF5 hands out a handle for."""
 
@@ -98,16 +111,17 @@ class H5Group(H5Object):
         self.link(name, dataset)
         return dataset
 
-    def get(self, name: str) -> H5Object:
-        """The object linked as ``name``; KeyError if there is none."""
+    def get(self, name: str) -> "H5Object | SoftLink | ExternalLink":
+        """What is linked as ``name``: an object for a hard link, or the
+        SoftLink/ExternalLink itself.  KeyError if there is none."""
         return self.links[name]
 
     def names(self) -> Iterator[str]:
         """Link names in creation order."""
         return iter(list(self.links))
 
-    def link(self, name: str, obj: H5Object) -> None:
-        """Adds a hard link; NameExistsError if the name is taken."""
+    def link(self, name: str, obj: "H5Object | SoftLink | ExternalLink") -> None:
+        """Adds a link (an object: a hard link); NameExistsError if the name is taken."""
         if name in self.links:
             raise NameExistsError(f"name already exists: {name!r}")
         self.links[name] = obj

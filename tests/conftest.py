@@ -1,0 +1,107 @@
+"""Shared fixtures: the installed plugin, HDF5's compiler wrapper, and
+subprocess runners for C programs and Python scripts under H5PyVOL.
+
+Every program runs in a subprocess: a crash there is a failed test, not a
+dead test run.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import h5pyvol
+from h5pyvol.paths import hdf5_prefix
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+CONNECTORS = TESTS / "connectors"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def vol_env(connector: str | None = "H5PyVOL", *, pythonpath: bool = True, **extra) -> dict:
+    """A clean environment for a program using H5PyVOL.
+
+    No virtualenv is active in it: the C host must find the package on its
+    own.  ``connector`` None leaves HDF5_VOL_CONNECTOR unset (native HDF5).
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HDF5_", "H5PyVOL", "H5PYVOL", "VIRTUAL_ENV", "PYTHON"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not p.startswith(sys.prefix))
+    env["HDF5_PLUGIN_PATH"] = h5pyvol.plugin_dir()
+    env["LD_LIBRARY_PATH"] = os.path.join(hdf5_prefix(), "lib")
+    if connector is not None:
+        env["HDF5_VOL_CONNECTOR"] = connector
+    if pythonpath:
+        env["PYTHONPATH"] = str(CONNECTORS)
+    env.update(extra)
+    return env
+
+
+def run(cmd, env, cwd, timeout=120) -> Result:
+    proc = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_no_crash(result: Result):
+    """A negative return code is a signal: the host crashed."""
+    assert result.returncode >= 0, f"killed by signal {-result.returncode}:\n{result.output}"
+
+
+@pytest.fixture(scope="session")
+def build_c(tmp_path_factory):
+    """Compiles a C program from tests/c or examples with HDF5's h5cc; cached per session."""
+    out = tmp_path_factory.mktemp("cbin")
+    built = {}
+    h5cc = os.path.join(hdf5_prefix(), "bin", "h5cc")
+
+    def build(source: str) -> Path:
+        if source not in built:
+            src = (ROOT / source) if "/" in source else (TESTS / "c" / source)
+            exe = out / src.stem
+            subprocess.run([h5cc, "-o", str(exe), str(src), "-ldl",
+                            f"-Wl,-rpath,{os.path.join(hdf5_prefix(), 'lib')}"],
+                           check=True, capture_output=True, text=True)
+            built[source] = exe
+        return built[source]
+
+    return build
+
+
+@pytest.fixture
+def run_c(build_c, tmp_path):
+    """run_c(source, *args, connector=..., **env) -> Result, in tmp_path."""
+    def runner(source, *args, connector="H5PyVOL", cwd=None, **extra) -> Result:
+        exe = build_c(source)
+        result = run([exe, *args], vol_env(connector, **extra), cwd or tmp_path)
+        assert_no_crash(result)
+        return result
+    return runner
+
+
+@pytest.fixture
+def run_py(tmp_path):
+    """run_py(code, connector=..., python=..., **env) -> Result: a Python script in tmp_path."""
+    def runner(code, *args, connector="H5PyVOL", python=sys.executable, cwd=None, **extra) -> Result:
+        script = tmp_path / "script.py"
+        script.write_text(code)
+        result = run([python, script, *args], vol_env(connector, **extra), cwd or tmp_path)
+        assert_no_crash(result)
+        return result
+    return runner

@@ -1,0 +1,136 @@
+"""Python hosts: unmodified h5py scripts, and Debian's statically linked
+python3 driving libhdf5 through ctypes.  The plugin joins the running
+interpreter instead of starting one."""
+import os
+import shutil
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from h5pyvol.paths import hdf5_prefix
+
+
+def test_h5py_example_script(run_py):
+    result = run_py((ROOT / "examples" / "h5py_app.py").read_text(), "example.h5")
+    assert result.returncode == 0, result.output
+    assert "run/1/counts=[3, 1, 40, 10, 5, 9]" in result.stdout
+
+
+H5PY_ROUND_TRIP = r"""
+import h5py, numpy as np
+with h5py.File("t.h5", "w") as f:
+    f["a"] = np.arange(20, dtype="<i2").reshape(4, 5)
+    f.create_dataset("big/endian", data=np.linspace(0, 1, 7).astype(">f8"))
+    f.create_dataset("s", data=np.array([b"ab", b"cde"], dtype="S3"))
+    f.create_dataset("scalar", data=3.5)
+    f.create_dataset("grow", shape=(2, 3), maxshape=(None, 3), dtype="u1", chunks=(1, 3), fillvalue=7)
+    c = np.zeros(3, dtype=[("x", "<i4"), ("y", "<f8")]); c["x"] = [1, 2, 3]; c["y"] = [.5, 1.5, 2.5]
+    f["compound"] = c
+    f.file.flush()
+    print("names", f["big/endian"].name, f["big"].name, f.filename)
+with h5py.File("t.h5", "r+") as f:
+    a = f["a"]
+    print("fancy", a[[0, 2], 1:4].tolist(), a[a[...] % 7 == 0].tolist())
+    print("endian", f["big/endian"].dtype.str, round(float(f["big/endian"][3]), 6))
+    print("strings", f["s"][...].tolist(), "scalar", f["scalar"][()])
+    g = f["grow"]
+    print("grow", g.chunks, g.maxshape, g.fillvalue, g[...].tolist())
+    g.resize((3, 3)); g[2] = [9, 8, 7]
+    print("grown", g[...].tolist())
+    print("fields", f["compound"]["y"].tolist(), f["compound"][1].tolist())
+    print("astype", f["a"].astype("f4")[3].tolist())
+"""
+
+
+def test_h5py_round_trip(run_py):
+    result = run_py(H5PY_ROUND_TRIP)
+    assert result.returncode == 0, result.output
+    out = result.stdout
+    assert "names /big/endian /big t.h5" in out
+    assert "fancy [[1, 2, 3], [11, 12, 13]] [0, 7, 14]" in out
+    assert "endian >f8 0.5" in out
+    assert "strings [b'ab', b'cde'] scalar 3.5" in out
+    assert "grow (1, 3) (None, 3) 7 [[7, 7, 7], [7, 7, 7]]" in out
+    assert "grown [[7, 7, 7], [7, 7, 7], [9, 8, 7]]" in out
+    assert "fields [0.5, 1.5, 2.5] (2, 1.5)" in out
+    assert "astype [15.0, 16.0, 17.0, 18.0, 19.0]" in out
+
+
+def test_h5py_same_output_as_native(run_py):
+    native = run_py(H5PY_ROUND_TRIP, connector=None)
+    assert native.returncode == 0, native.output
+    assert run_py(H5PY_ROUND_TRIP).stdout == native.stdout
+
+
+def test_h5py_reads_with_gil_released_from_threads(run_py):
+    code = r"""
+import threading, h5py, numpy as np
+with h5py.File("threads.h5", "w") as f:
+    for i in range(4):
+        f[f"d{i}"] = np.full(1000, i, dtype="i4")
+    errors = []
+    def worker(i):
+        try:
+            for _ in range(50):
+                assert (f[f"d{i}"][...] == i).all()
+        except Exception as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print("errors", errors)
+"""
+    result = run_py(code)
+    assert result.returncode == 0, result.output
+    assert "errors []" in result.stdout
+
+
+def test_info_string_keys_reach_the_constructor(run_py):
+    code = 'import h5py\nf = h5py.File("opts.h5", "w")\nprint(f.filename)\nf.close()\n'
+    result = run_py(code, connector="H5PyVOL module=misbehaving class=OptionsVOL bucket=b1 level=3")
+    assert result.returncode == 0, result.output
+    assert "opts.h5?bucket=b1&level=3" in result.stdout
+
+
+CTYPES_HOST = r"""
+import ctypes, sys
+hdf5 = ctypes.CDLL(sys.argv[1])
+hdf5.H5open()
+hid = ctypes.c_int64
+P_DEFAULT = hid(0)
+for name in ("H5Fcreate", "H5Screate_simple", "H5Dcreate2", "H5Fopen", "H5Dopen2"):
+    getattr(hdf5, name).restype = hid
+native_int = hid.in_dll(hdf5, "H5T_NATIVE_INT_g")
+f = hdf5.H5Fcreate(b"ctypes.h5", 2, P_DEFAULT, P_DEFAULT)
+dims = (ctypes.c_uint64 * 1)(5)
+space = hdf5.H5Screate_simple(1, dims, None)
+d = hdf5.H5Dcreate2(hid(f), b"five", native_int, hid(space), P_DEFAULT, P_DEFAULT, P_DEFAULT)
+data = (ctypes.c_int * 5)(5, 4, 3, 2, 1)
+assert hdf5.H5Dwrite(hid(d), native_int, hid(0), hid(0), P_DEFAULT, data) >= 0
+hdf5.H5Dclose(hid(d)); hdf5.H5Fclose(hid(f))
+f = hdf5.H5Fopen(b"ctypes.h5", 0, P_DEFAULT)
+d = hdf5.H5Dopen2(hid(f), b"five", P_DEFAULT)
+back = (ctypes.c_int * 5)()
+assert hdf5.H5Dread(hid(d), native_int, hid(0), hid(0), P_DEFAULT, back) >= 0
+print("ctypes host read", list(back), "python", sys.version.split()[0])
+"""
+
+
+@pytest.mark.parametrize("python", ["venv", "debian-static"])
+def test_bare_python_host_via_ctypes(run_py, python):
+    """No h5py: the host is Python itself, linked to libpython (the venv's
+    pyenv build) or statically (Debian's /usr/bin/python3)."""
+    if python == "debian-static":
+        exe = "/usr/bin/python3.11"
+        if not os.path.exists(exe):
+            pytest.skip("Debian's python3.11 is not installed")
+        extra = {"PYTHONPATH": os.pathsep.join([sysconfig.get_paths()["purelib"], str(ROOT / "tests" / "connectors")])}
+    else:
+        exe, extra = None, {}
+    libhdf5 = os.path.join(hdf5_prefix(), "lib", "libhdf5.so")
+    kwargs = {"python": exe} if exe else {}
+    result = run_py(CTYPES_HOST, libhdf5, **kwargs, **extra)
+    assert result.returncode == 0, result.output
+    assert "ctypes host read [5, 4, 3, 2, 1]" in result.stdout
