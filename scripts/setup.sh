@@ -8,11 +8,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 . "$here/common.sh"
 
-need_apt python3-venv pkg-config ninja-build cmake gcc dpkg-dev zlib1g-dev
+python=${H5PYVOL_PYTHON:-python3}
+need_apt pkg-config ninja-build cmake gcc dpkg-dev zlib1g-dev
+# Debian's own python3 needs its venv module and the headers/libpython to embed.
+"$python" -c "import venv, ensurepip" 2>/dev/null || need_apt python3-venv
+[ -f "$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
+    || need_apt python3-dev
 hdf5_prefix=$(bash "$here/hdf5.sh" | tail -1)
 export PKG_CONFIG_PATH="$hdf5_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
-python=${H5PYVOL_PYTHON:-python3}
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
     log "creating $venv"

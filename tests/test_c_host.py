@@ -49,3 +49,14 @@ def test_legacy_connector_in_current_directory(build_c, tmp_path):
 def test_connector_selected_by_info_string(run_c):
     result = run_c("legacy_app.c", connector="H5PyVOL module=misbehaving class=RefusingVOL")
     assert result.returncode == 0, result.output
+
+
+def test_files_groups_links_objects_match_native(run_c):
+    native = run_c("objects_app.c", connector=None, HDF5_USE_FILE_LOCKING="FALSE")
+    assert native.returncode == 0, native.output
+    ours = run_c("objects_app.c")
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "after extend: 1 2 3 0 0 0 0" in ours.stdout
+    assert "stopped at index 2" in ours.stdout
+    assert "  ext: external" in ours.stdout

@@ -51,6 +51,14 @@ def test_raising_write_fails_the_call_and_keeps_data(run_c):
     assert "Traceback" not in result.stderr
 
 
+def test_failing_iteration_fails_cleanly(run_c):
+    result = run_c("errors_app.c", "iterate", connector="H5PyVOL module=misbehaving class=UnlistableVOL")
+    assert result.returncode == 0, result.output
+    assert "iterate returned -1 after 0 links" in result.stdout
+    assert "visit returned -1" in result.stdout
+    assert "OSError: listing failed: connection reset (in link_iterate)" in result.stderr
+
+
 def test_debug_adds_traceback(run_c):
     result = run_c("errors_app.c", "write", connector="H5PyVOL module=misbehaving class=RefusingVOL",
                    H5PYVOL_DEBUG="1")

@@ -134,7 +134,7 @@ static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_link_itera
     pv_obj_t      *target;
 
     /* (group object, [link descriptions]) */
-    result = pv_call(H5E_LINK, "link_iterate", "(ONpss)", o->py, pv_location(o, loc), (int)it->recursive,
+    result = pv_call(H5E_LINK, "link_iterate", "(ONOss)", o->py, pv_location(o, loc), it->recursive ? Py_True : Py_False,
                     it->idx_type == H5_INDEX_CRT_ORDER ? "crt_order" : "name",
                     it->order == H5_ITER_DEC ? "decreasing" : "increasing");
     if (!result)

@@ -2,10 +2,18 @@
  *   create  - H5Fcreate only
  *   write   - writes dataset "good", then dataset "bad" (which a test
  *             connector refuses), then reads "good" back
+ *   iterate - H5Literate2 over the root group, then H5Fclose
  * HDF5 prints its error stack to stderr; the exit code says what happened. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
+
+static herr_t count_link(hid_t group, const char *name, const H5L_info2_t *info, void *data)
+{
+    (void)group, (void)name, (void)info;
+    ++*(int *)data;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -19,6 +27,15 @@ int main(int argc, char **argv)
     if (file < 0) {
         printf("errors_app: H5Fcreate failed\n");
         return 3;
+    }
+    if (!strcmp(step, "iterate")) {
+        int n = 0;
+        H5Gclose(H5Gcreate2(file, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+        status = H5Literate2(file, H5_INDEX_NAME, H5_ITER_INC, NULL, count_link, &n);
+        printf("errors_app: iterate returned %d after %d links\n", (int)status, n);
+        status = H5Lvisit2(file, H5_INDEX_NAME, H5_ITER_INC, count_link, &n);
+        printf("errors_app: visit returned %d\n", (int)status);
+        return H5Fclose(file) < 0 ? 7 : 0;
     }
     if (!strcmp(step, "create")) {
         H5Fclose(file);

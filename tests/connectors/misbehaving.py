@@ -1,7 +1,7 @@
 """Connectors that fail on purpose, for the error-path tests."""
 import numpy as np
 
-from h5pyvol import ArrayDataset, H5VOL
+from h5pyvol import ArrayDataset, H5File, H5Group, H5VOL
 
 
 class RefusingDataset(ArrayDataset):
@@ -50,6 +50,20 @@ class OptionsVOL(H5VOL):
         f = super().create_file(name, mode)
         f.filename = name + "?" + "&".join(f"{k}={v}" for k, v in sorted(self.options.items()))
         return f
+
+
+class UnlistableGroup(H5Group):
+    def names(self):
+        raise OSError("listing failed: connection reset")
+
+
+class UnlistableFile(H5File, UnlistableGroup):
+    pass
+
+
+class UnlistableVOL(H5VOL):
+    file_class = UnlistableFile
+    group_class = UnlistableGroup
 
 
 class NotAConnector:
