@@ -103,6 +103,26 @@ hid_t     pv_plist_from_py(PyObject *blob, hid_t default_class);
 PyObject *pv_str_or_none(const char *s);
 H5I_type_t pv_kind_from_py(PyObject *name);   /* "group" -> H5I_GROUP */
 
+/* ---- io.c: element I/O of datasets and attributes ------------------------------- */
+typedef struct pv_io_kind_t { /* _dispatch functions */
+    const char *type_fn, *extent_fn, *read_fn, *write_fn;
+    const char *read_elements_fn, *write_elements_fn; /* for variable-length types */
+} pv_io_kind_t;
+extern const pv_io_kind_t pv_dataset_io, pv_attr_io;
+hid_t  pv_io_type(const pv_io_kind_t *k, pv_obj_t *o);  /* new datatype id, or -1 */
+hid_t  pv_io_space(const pv_io_kind_t *k, pv_obj_t *o); /* new dataspace id, or -1 */
+herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
+                  hid_t dxpl, void *buf);
+herr_t pv_io_write(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
+                   hid_t dxpl, const void *buf);
+/* vlen.c: variable-length elements as Python values */
+int       pv_has_vlen(hid_t type_id);
+PyObject *pv_vlen_unpack(hid_t type_id, const char *element);
+int       pv_vlen_pack(hid_t type_id, PyObject *value, char *element);
+void      pv_vlen_reclaim(hid_t type_id, void *buf, size_t n);
+/* Is `id` H5P_DEFAULT or a property list of class `cls`?  Records an error if not. */
+int pv_check_plist(hid_t id, hid_t cls, const char *what);
+
 /* ---- the VOL classes, one file each ------------------------------------------ */
 #include "classes.h"
 

@@ -2,6 +2,18 @@
 #ifndef H5PYVOL_CLASSES_H
 #define H5PYVOL_CLASSES_H
 
+/* attr.c */
+void  *pv_attr_create(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t type_id, hid_t space_id,
+                      hid_t acpl_id, hid_t aapl_id, hid_t dxpl_id, void **req);
+void  *pv_attr_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t aapl_id, hid_t dxpl_id,
+                    void **req);
+herr_t pv_attr_read(void *attr, hid_t mem_type_id, void *buf, hid_t dxpl_id, void **req);
+herr_t pv_attr_write(void *attr, hid_t mem_type_id, const void *buf, hid_t dxpl_id, void **req);
+herr_t pv_attr_get(void *obj, H5VL_attr_get_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_attr_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_attr_specific_args_t *args, hid_t dxpl_id,
+                        void **req);
+herr_t pv_attr_close(void *attr, hid_t dxpl_id, void **req);
+
 /* file.c */
 void  *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req);
 void  *pv_file_open(const char *name, unsigned flags, hid_t fapl_id, hid_t dxpl_id, void **req);

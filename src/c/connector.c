@@ -143,7 +143,14 @@ const H5VL_class_t pv_class = {
     },
     .wrap_cls = {0},  /* not a pass-through connector */
     .attr_cls = {
+        .create   = pv_attr_create,       /* H5Acreate2, H5Acreate_by_name */
+        .open     = pv_attr_open,         /* H5Aopen, _by_name, _by_idx */
+        .read     = pv_attr_read,         /* H5Aread */
+        .write    = pv_attr_write,        /* H5Awrite */
+        .get      = pv_attr_get,          /* H5Aget_info, _name, _space, _type, _create_plist, ... */
+        .specific = pv_attr_specific,     /* H5Adelete, H5Aexists, H5Aiterate2, H5Arename */
         .optional = pv_unsupported_optional,
+        .close    = pv_attr_close,        /* H5Aclose */
     },
     .dataset_cls = {
         .create   = pv_dataset_create,    /* H5Dcreate2, H5Dcreate_anon */

@@ -515,3 +515,11 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
                         "dcpl", pv_plist_to_py(dcpl));
     return res;
 }
+
+int pv_check_plist(hid_t id, hid_t cls, const char *what)
+{
+    if (id == H5P_DEFAULT || H5Pisa_class(id, cls) > 0)
+        return 1;
+    pv_error(H5E_ARGS, H5E_BADTYPE, "not a %s property list", what);
+    return 0;
+}

@@ -15,9 +15,10 @@ from typing import Optional
 import numpy as np
 
 from . import errors, legacy, registry
-from .api import DatasetCreation, ExternalLink, H5Dataset, H5File, H5Group, H5Object, H5VOL, SoftLink
+from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5File, H5Group, H5Object, H5VOL,
+                  SoftLink)
 from .selection import Selection
-from .types import dtype_from_spec, spec_from_dtype
+from .types import decode_element, dtype_from_spec, encode_element, spec_from_dtype
 
 H5F_ACC_RDWR = 0x0001
 H5F_ACC_EXCL = 0x0004
@@ -172,6 +173,8 @@ def _ordered_names(group: H5Group, index: str, order: str) -> list[str]:
     names = list(group.names())
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
+    else:
+        names.sort(key=group.creation_order)
     if order == "decreasing":
         names.reverse()
     return names
@@ -345,7 +348,7 @@ def object_token(obj, loc):
 def object_info(obj, loc, fields):
     target = _locate(obj, loc)
     return {"token": target.token, "type": _kind(target), "rc": 1,
-            "fileno": _state(_file_of(target)).fileno, "num_attrs": 0}
+            "fileno": _state(_file_of(target)).fileno, "num_attrs": len(target.attribute_names())}
 
 
 def object_flush(obj):
@@ -383,8 +386,9 @@ def group_gcpl(group):
 
 def group_info(obj, loc):
     group = _locate(obj, loc)
-    n = len(list(group.names()))
-    return n, n, False
+    if not isinstance(group, H5Group):
+        raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
+    return len(list(group.names())), getattr(group, "next_link_corder", 0), False
 
 
 # -- datasets ----------------------------------------------------------------------------
@@ -448,6 +452,40 @@ def dataset_read(ds, selection, view):
         ds.read_into(sel, out)
 
 
+def _decoded(spec, dtype, items, shape) -> np.ndarray:
+    data = np.empty(len(items), dtype=dtype)
+    for i, raw in enumerate(items):
+        data[i] = decode_element(spec, raw)
+    return data.reshape(shape)
+
+
+def _encoded(spec, values, count) -> list:
+    flat = np.asarray(values, dtype=object if values is None else None).reshape(-1) if count else []
+    if len(flat) != count:
+        raise ValueError(f"connector returned {len(flat)} elements, expected {count}")
+    return [encode_element(spec, v) for v in flat]
+
+
+def dataset_read_elements(ds, selection):
+    sel = Selection.from_c(selection)
+    if hasattr(ds, "H5VL_python_dataset_read"):
+        out = np.empty(sel.mshape, dtype=ds.dtype)
+        legacy.dataset_read(ds, sel, out)
+    else:
+        out = ds.read(sel)
+    return _encoded(dataset_type(ds), out, sel.size)
+
+
+def dataset_write_elements(ds, selection, items):
+    _check_writable(ds)
+    sel = Selection.from_c(selection)
+    data = _decoded(dataset_type(ds), ds.dtype, items, sel.mshape)
+    if hasattr(ds, "H5VL_python_dataset_write"):
+        legacy.dataset_write(ds, sel, data)
+    else:
+        ds.write(sel, data)
+
+
 def dataset_write(ds, selection, view):
     _check_writable(ds)
     sel = Selection.from_c(selection)
@@ -469,9 +507,10 @@ def _link_value(target) -> bytes:
     return b""
 
 
-def _describe_link(group: H5Group, name: str, corder: int, path: Optional[str] = None):
+def _describe_link(group: H5Group, name: str, path: Optional[str] = None):
     """(name or path, type, token, creation order, value size) for the C side."""
     target = group.get(name)
+    corder = group.creation_order(name)
     if isinstance(target, SoftLink):
         return path or name, "soft", None, corder, len(_link_value(target))
     if isinstance(target, ExternalLink):
@@ -526,7 +565,7 @@ def link_info(obj, loc):
     names = list(group.names())
     if name not in names:
         raise KeyError(f"link {name!r} doesn't exist in {group.name!r}")
-    return _describe_link(group, name, names.index(name))
+    return _describe_link(group, name)
 
 
 def link_name(obj, loc):
@@ -548,9 +587,8 @@ def link_iterate(obj, loc, recursive, index, order):
     links, seen = [], {id(group)}
 
     def visit(g: H5Group, prefix: str):
-        creation = list(g.names())
         for name in _ordered_names(g, index, order):
-            links.append(_describe_link(g, name, creation.index(name), prefix + name))
+            links.append(_describe_link(g, name, prefix + name))
             child = g.get(name)
             if recursive and isinstance(child, H5Group) and id(child) not in seen:
                 seen.add(id(child))
@@ -558,3 +596,133 @@ def link_iterate(obj, loc, recursive, index, order):
 
     visit(group, "")
     return group, links
+
+
+# -- attributes ----------------------------------------------------------------------------
+def _attr_names(obj: H5Object, index: str, order: str) -> list[str]:
+    names = list(obj.attribute_names())
+    if index == "name":
+        names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
+    else:
+        names.sort(key=lambda n: getattr(obj.get_attribute(n), "corder", 0))
+    if order == "decreasing":
+        names.reverse()
+    return names
+
+
+def _attr_at(obj, loc, name) -> H5Attribute:
+    """The attribute a location names: the handle itself, (object, name), or
+    (object, n-th in an index)."""
+    if isinstance(obj, H5Attribute) and loc[0] == "self":
+        return obj
+    if loc[0] == "index":
+        _, path, index, order, n = loc
+        target = _walk(obj, path)
+        names = _attr_names(target, index, order)
+        if n >= len(names):
+            raise IndexError(f"attribute index {n} out of range: {target.name!r} has {len(names)}")
+        return target.get_attribute(names[n])
+    return _locate(obj, loc).get_attribute(name)
+
+
+def _attr_owner(obj, loc) -> H5Object:
+    if isinstance(obj, H5Attribute):
+        return obj.owner
+    return _locate(obj, loc)
+
+
+def attr_create(obj, loc, name, spec, extent, acpl):
+    _check_writable(obj)
+    target = _locate(obj, loc)
+    shape = extent[0] if extent is not None else None
+    attr = target.create_attribute(name, dtype=dtype_from_spec(spec), shape=shape, type_spec=spec, acpl=acpl)
+    if getattr(attr, "owner", None) is None:
+        attr.owner = target
+    return _hand_out(attr)
+
+
+def attr_open(obj, loc, name):
+    return _hand_out(_attr_at(obj, loc, name))
+
+
+def attr_type(attr):
+    return attr.type_spec if getattr(attr, "type_spec", None) is not None else spec_from_dtype(attr.dtype)
+
+
+def attr_extent(attr):
+    return None if attr.shape is None else (tuple(attr.shape), tuple(attr.shape))
+
+
+def attr_acpl(attr):
+    return getattr(attr, "acpl", None)
+
+
+def attr_read(attr, selection, view):
+    out = np.frombuffer(view, dtype=attr.dtype).reshape(attr.shape or ())
+    out[...] = np.asarray(attr.read(), dtype=attr.dtype).reshape(out.shape)
+
+
+def attr_write(attr, selection, view):
+    _check_writable(attr)
+    attr.write(np.frombuffer(view, dtype=attr.dtype).reshape(attr.shape or ()))
+
+
+def attr_read_elements(attr, selection):
+    return _encoded(attr_type(attr), attr.read(), int(np.prod(attr.shape or (), dtype=np.int64)))
+
+
+def attr_write_elements(attr, selection, items):
+    _check_writable(attr)
+    attr.write(_decoded(attr_type(attr), attr.dtype, items, attr.shape or ()))
+
+
+def attr_info(obj, loc, name):
+    attr = _attr_at(obj, loc, name)
+    spec = attr_type(attr)
+    utf8 = spec[0] == "string" and spec[2] == "utf-8"
+    return getattr(attr, "corder", -1), utf8, attr.storage_size()
+
+
+def attr_name(obj, loc):
+    return _attr_at(obj, loc, None).name
+
+
+def attr_storage_size(attr):
+    return int(attr.storage_size())
+
+
+def attr_delete(obj, loc, name):
+    _check_writable(obj)
+    _locate(obj, loc).delete_attribute(name)
+
+
+def attr_delete_by_idx(obj, loc, index, order, n):
+    _check_writable(obj)
+    target = _locate(obj, loc)
+    names = _attr_names(target, index, order)
+    if n >= len(names):
+        raise IndexError(f"attribute index {n} out of range: {target.name!r} has {len(names)}")
+    target.delete_attribute(names[n])
+
+
+def attr_exists(obj, loc, name):
+    try:
+        _locate(obj, loc).get_attribute(name)
+    except KeyError:
+        return False
+    return True
+
+
+def attr_rename(obj, loc, old, new):
+    _check_writable(obj)
+    _locate(obj, loc).rename_attribute(old, new)
+
+
+def attr_iterate(obj, loc, index, order):
+    target = _attr_owner(obj, loc)
+    entries = []
+    for name in _attr_names(target, index, order):
+        attr = target.get_attribute(name)
+        corder, utf8, size = attr_info(attr, ("self",), None)
+        entries.append((name, corder, utf8, size))
+    return (_kind(target), target), entries

@@ -61,15 +61,90 @@ class ExternalLink:
     path: str
 
 
+class H5Attribute:
+    """An attribute: a small array of ``dtype`` and ``shape`` attached to an
+    object, always read and written whole.  The default keeps it in numpy."""
+
+    kind = "attribute"
+
+    def __init__(self, name: str, *, dtype: np.dtype, shape: Optional[tuple], type_spec=None,
+                 acpl: Optional[bytes] = None, owner: Optional["H5Object"] = None):
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        self.shape = tuple(shape) if shape is not None else None
+        self.type_spec = type_spec
+        self.acpl = acpl
+        self.owner = owner
+        self.data = np.zeros(self.shape or (), dtype=self.dtype) if self.shape is not None else None
+
+    @property
+    def file(self):
+        return self.owner.file if self.owner is not None else None
+
+    def read(self) -> np.ndarray:
+        return self.data
+
+    def write(self, data: np.ndarray) -> None:
+        self.data = np.array(data, dtype=self.dtype).reshape(self.shape or ())
+
+    def storage_size(self) -> int:
+        return 0 if self.shape is None else int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def close(self) -> None:
+        """Called when HDF5 closes the last handle to this attribute."""
+
+
 class H5Object:
-    """Something HDF5 hands out a handle for."""
+    """Something HDF5 hands out a handle for; it may carry attributes.
+
+    Attributes live in ``self.attributes`` (a dict in creation order) unless
+    a subclass overrides the ``*_attribute`` methods.
+    """
 
     kind = "object"
+    attribute_class = H5Attribute
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         self.name = name           # absolute path in its file, e.g. "/grp/data"
         self.file: Optional["H5File"] = kwargs.get("file")
         self.token = new_token()
+        self.attributes: dict[str, H5Attribute] = {}
+        self.next_attribute_corder = 0  # HDF5 never reuses a creation-order index
+
+    # -- attributes ----------------------------------------------------------------
+    def create_attribute(self, name: str, *, dtype: np.dtype, shape: Optional[tuple], type_spec=None,
+                         acpl: Optional[bytes] = None) -> H5Attribute:
+        """Creates attribute ``name``; NameExistsError if there is one."""
+        if name in self.attributes:
+            raise NameExistsError(f"attribute {name!r} already exists")
+        attr = self.attribute_class(name, dtype=dtype, shape=shape, type_spec=type_spec, acpl=acpl, owner=self)
+        attr.corder = self.next_attribute_corder
+        self.next_attribute_corder += 1
+        self.attributes[name] = attr
+        return attr
+
+    def get_attribute(self, name: str) -> H5Attribute:
+        """The attribute called ``name``; KeyError if there is none."""
+        try:
+            return self.attributes[name]
+        except KeyError:
+            raise KeyError(f"attribute {name!r} doesn't exist") from None
+
+    def attribute_names(self) -> list[str]:
+        """Attribute names in creation order."""
+        return list(self.attributes)
+
+    def delete_attribute(self, name: str) -> None:
+        self.get_attribute(name)
+        del self.attributes[name]
+
+    def rename_attribute(self, old: str, new: str) -> None:
+        if new in self.attributes:
+            raise NameExistsError(f"attribute {new!r} already exists")
+        attr = self.get_attribute(old)
+        attr.name = new
+        # keep creation order: rebuild the dict with the new key in place
+        self.attributes = {(new if k == old else k): v for k, v in self.attributes.items()}
 
     def flush(self) -> None:
         """Make what was written durable.  Default: nothing to do."""
@@ -94,6 +169,8 @@ class H5Group(H5Object):
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
         self.links: dict[str, H5Object] = {}
+        self.link_corder: dict[str, int] = {}
+        self.next_link_corder = 0  # HDF5 never reuses a creation-order index
         self.gcpl: Optional[bytes] = kwargs.get("gcpl")
 
     # -- what connectors override ----------------------------------------------
@@ -125,9 +202,16 @@ class H5Group(H5Object):
         if name in self.links:
             raise NameExistsError(f"name already exists: {name!r}")
         self.links[name] = obj
+        self.link_corder[name] = self.next_link_corder
+        self.next_link_corder += 1
 
     def unlink(self, name: str) -> None:
         del self.links[name]
+        self.link_corder.pop(name, None)
+
+    def creation_order(self, name: str) -> int:
+        """The creation-order index of link ``name`` (-1: not tracked)."""
+        return self.link_corder.get(name, -1)
 
     # -- helpers ----------------------------------------------------------------
     @property

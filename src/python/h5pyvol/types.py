@@ -88,3 +88,69 @@ def spec_from_dtype(dtype) -> tuple:
         if vlen is not None:
             return ("vlen", spec_from_dtype(vlen))
     raise TypeError(f"no HDF5 datatype for numpy dtype {dtype!r}")
+
+
+# -- variable-length elements -----------------------------------------------------
+# Elements of types holding vlen data cross the bridge one Python value each
+# (the format is described in src/c/vlen.c): bytes for fixed-size parts and
+# vlen strings, the bytes of all elements for a vlen sequence of fixed-size
+# elements, lists for sequences of vlen elements and for arrays, tuples for
+# compounds.
+
+def has_vlen(spec) -> bool:
+    kind = spec[0]
+    if kind == "vlen" or (kind == "string" and spec[1] < 0):
+        return True
+    if kind == "compound":
+        return any(has_vlen(m[2]) for m in spec[2])
+    if kind == "array":
+        return has_vlen(spec[2])
+    return False
+
+
+def _is_empty(value) -> bool:
+    # numpy fills new object arrays with 0 or None
+    return value is None or (isinstance(value, int) and value == 0)
+
+
+def decode_element(spec, raw):
+    """The Python value of one element that arrived from C."""
+    kind = spec[0]
+    if kind == "string" and spec[1] < 0:
+        return raw.decode("utf-8", "surrogateescape") if spec[2] == "utf-8" else raw
+    if kind == "vlen":
+        base = spec[1]
+        if has_vlen(base):
+            return np.array([decode_element(base, r) for r in raw] + [None], dtype=object)[:-1]
+        return np.frombuffer(raw, dtype=dtype_from_spec(base)).copy()
+    if kind == "compound" and has_vlen(spec):
+        return tuple(decode_element(m[2], r) for m, r in zip(spec[2], raw))
+    if kind == "array" and has_vlen(spec):
+        out = np.empty(len(raw), dtype=object)
+        out[:] = [decode_element(spec[2], r) for r in raw]
+        return out.reshape(spec[1])
+    return np.frombuffer(raw, dtype=dtype_from_spec(spec))[0]
+
+
+def encode_element(spec, value):
+    """One element in the form C packs (inverse of decode_element)."""
+    kind = spec[0]
+    if kind == "string" and spec[1] < 0:
+        if _is_empty(value):
+            return b""
+        return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+    if kind == "vlen":
+        base = spec[1]
+        if _is_empty(value):
+            return [] if has_vlen(base) else b""
+        if has_vlen(base):
+            return [encode_element(base, v) for v in value]
+        return np.ascontiguousarray(value, dtype=dtype_from_spec(base)).tobytes()
+    if kind == "compound" and has_vlen(spec):
+        if _is_empty(value):
+            value = (None,) * len(spec[2])
+        return tuple(encode_element(m[2], value[i]) for i, m in enumerate(spec[2]))
+    if kind == "array" and has_vlen(spec):
+        flat = np.asarray(value, dtype=object).reshape(-1) if not _is_empty(value) else [None] * int(np.prod(spec[1]))
+        return [encode_element(spec[2], v) for v in flat]
+    return np.asarray(value, dtype=dtype_from_spec(spec)).tobytes()

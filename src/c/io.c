@@ -1,0 +1,349 @@
+/*
+ * Element I/O shared by datasets (H5Dread/H5Dwrite) and attributes
+ * (H5Aread/H5Awrite).
+ *
+ * A connector only ever sees dense data in the object's own type plus the
+ * file-side selection: the memory side (any selection, any convertible
+ * type) is gathered, scattered and converted here with HDF5's own
+ * H5Dgather/H5Dscatter/H5Tconvert.  When the memory type equals the file
+ * type and the memory selection covers the buffer in order, the connector
+ * gets a view of the caller's buffer: no copy.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const pv_io_kind_t pv_dataset_io = {"dataset_type", "dataset_extent", "dataset_read", "dataset_write",
+                                    "dataset_read_elements", "dataset_write_elements"};
+const pv_io_kind_t pv_attr_io = {"attr_type", "attr_extent", "attr_read", "attr_write", "attr_read_elements",
+                                 "attr_write_elements"};
+
+static hid_t major_of(const pv_io_kind_t *k)
+{
+    return k == &pv_attr_io ? H5E_ATTR : H5E_DATASET;
+}
+
+hid_t pv_io_type(const pv_io_kind_t *k, pv_obj_t *o)
+{
+    PyObject *spec = pv_call(major_of(k), k->type_fn, "(O)", o->py);
+    hid_t     t = spec ? pv_type_from_py(spec) : H5I_INVALID_HID;
+
+    if (spec && t < 0)
+        pv_error_from_python(H5E_DATATYPE, k->type_fn);
+    Py_XDECREF(spec);
+    return t;
+}
+
+hid_t pv_io_space(const pv_io_kind_t *k, pv_obj_t *o)
+{
+    PyObject *extent = pv_call(major_of(k), k->extent_fn, "(O)", o->py);
+    hid_t     s = extent ? pv_space_from_py(extent) : H5I_INVALID_HID;
+
+    if (extent && s < 0)
+        pv_error_from_python(H5E_DATASPACE, k->extent_fn);
+    Py_XDECREF(extent);
+    return s;
+}
+
+/* Does the memory selection cover the buffer densely and in order? */
+static int dense_selection(hid_t space)
+{
+    H5S_sel_type t = H5Sget_select_type(space);
+
+    if (t == H5S_SEL_ALL)
+        return 1;
+    return t == H5S_SEL_HYPERSLABS && H5Sget_select_npoints(space) == H5Sget_simple_extent_npoints(space);
+}
+
+typedef struct {
+    const void *buf;
+    size_t      size;
+} scatter_src_t;
+
+static herr_t scatter_source(const void **src, size_t *used, void *udata)
+{
+    scatter_src_t *s = udata;
+
+    *src = s->buf;
+    *used = s->size;
+    return 0;
+}
+
+/* The buffer view handed to Python must be gone when the call returns: HDF5
+ * owns that memory.  A connector that kept a reference gets a clear error. */
+static int release_view(PyObject *view, const char *what)
+{
+    /* numpy's arrays hold memoryviews derived from ours, which register on
+     * the same managed buffer: more than our own export means a kept array. */
+    int       kept = Py_REFCNT(view) > 1 || ((PyMemoryViewObject *)view)->mbuf->exports > 1;
+    PyObject *r = PyObject_CallMethod(view, "release", NULL);
+
+    Py_XDECREF(r);
+    PyErr_Clear();
+    if (!r || kept) {
+        pv_error(H5E_DATASET, H5E_CALLBACK,
+                 "the connector kept a reference to HDF5's buffer after %s returned; copy the data it keeps "
+                 "(numpy.array(data)) instead of keeping views of it",
+                 what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Calls Python's read or write function with a view of `buf`. */
+static int call_with_view(const pv_io_kind_t *k, pv_obj_t *o, const char *fn, PyObject *sel, void *buf,
+                          size_t nbytes, int writable)
+{
+    PyObject *view, *r;
+    int       ret;
+
+    if (!(view = PyMemoryView_FromMemory(buf, (Py_ssize_t)nbytes, writable ? PyBUF_WRITE : PyBUF_READ))) {
+        pv_error_from_python(major_of(k), fn);
+        return -1;
+    }
+    r = pv_call(major_of(k), fn, "(OOO)", o->py, sel, view);
+    ret = release_view(view, fn) < 0 || !r ? -1 : 0;
+    Py_XDECREF(r);
+    Py_DECREF(view);
+    return ret;
+}
+
+typedef struct {
+    hid_t  ftype, fspace; /* the object's */
+    hid_t  fsel, msel;    /* effective selections, borrowed */
+    size_t n, fsize, msize;
+    int    same_type, dense;
+    int    vlen; /* elements hold pointers: they cross as Python values (vlen.c) */
+} io_plan_t;
+
+static int plan_io(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
+                   const void *buf, io_plan_t *p)
+{
+    hssize_t nf, nm;
+
+    memset(p, 0, sizeof *p);
+    p->ftype = p->fspace = H5I_INVALID_HID;
+    if ((p->ftype = pv_io_type(k, o)) < 0 || (p->fspace = pv_io_space(k, o)) < 0)
+        return -1;
+    p->fsel = file_space == H5S_ALL ? p->fspace : file_space;
+    p->msel = mem_space == H5S_ALL ? p->fsel : mem_space;
+    nf = H5Sget_select_npoints(p->fsel);
+    nm = H5Sget_select_npoints(p->msel);
+    if (nf < 0 || nm < 0 || nf != nm) {
+        pv_error(H5E_DATASPACE, H5E_BADSELECT, "memory selection has %lld elements, file selection %lld",
+                 (long long)nm, (long long)nf);
+        return -1;
+    }
+    p->n = (size_t)nf;
+    if (p->n && !buf) {
+        pv_error(H5E_ARGS, H5E_BADVALUE, "no data buffer for %zu elements", p->n);
+        return -1;
+    }
+    p->fsize = H5Tget_size(p->ftype);
+    p->msize = H5Tget_size(mem_type);
+    p->same_type = H5Tequal(p->ftype, mem_type) > 0;
+    p->dense = dense_selection(p->msel);
+    p->vlen = pv_has_vlen(p->ftype);
+    return 0;
+}
+
+static void plan_close(io_plan_t *p)
+{
+    if (p->ftype >= 0)
+        H5Tclose(p->ftype);
+    if (p->fspace >= 0)
+        H5Sclose(p->fspace);
+}
+
+/* Variable-length elements: Python returns one encoded value per element,
+ * which are packed into `target` (n elements of the file type). */
+static int read_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, PyObject *sel, char *target)
+{
+    PyObject  *items = pv_call(major_of(k), k->read_elements_fn, "(OO)", o->py, sel);
+    Py_ssize_t i;
+    int        ret = 0;
+
+    if (!items)
+        return -1;
+    if (!PyList_Check(items) || (size_t)PyList_GET_SIZE(items) != p->n) {
+        pv_error(H5E_DATASET, H5E_READERROR, "%s must return a list of %zu elements", k->read_elements_fn, p->n);
+        Py_DECREF(items);
+        return -1;
+    }
+    memset(target, 0, p->n * p->fsize);
+    for (i = 0; ret == 0 && i < (Py_ssize_t)p->n; i++)
+        ret = pv_vlen_pack(p->ftype, PyList_GET_ITEM(items, i), target + (size_t)i * p->fsize);
+    if (ret < 0) {
+        pv_error_from_python(H5E_DATATYPE, k->read_elements_fn);
+        pv_vlen_reclaim(p->ftype, target, (size_t)i);
+    }
+    Py_DECREF(items);
+    return ret;
+}
+
+static int write_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, PyObject *sel, const char *source)
+{
+    PyObject *items = PyList_New((Py_ssize_t)p->n);
+    size_t    i;
+    int       ret;
+
+    for (i = 0; items && i < p->n; i++) {
+        PyObject *item = pv_vlen_unpack(p->ftype, source + i * p->fsize);
+        if (!item) {
+            Py_CLEAR(items);
+            break;
+        }
+        PyList_SET_ITEM(items, (Py_ssize_t)i, item);
+    }
+    if (!items) {
+        pv_error_from_python(H5E_DATATYPE, k->write_elements_fn);
+        return -1;
+    }
+    ret = pv_call_void(major_of(k), k->write_elements_fn, "(OOO)", o->py, sel, items);
+    Py_DECREF(items);
+    return ret;
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t dxpl,
+                  void *buf)
+{
+    io_plan_t p;
+    void     *tmp = NULL, *bkg = NULL, *target;
+    PyObject *sel = NULL;
+    herr_t    ret = -1;
+
+    if (plan_io(k, o, mem_type, mem_space, file_space, buf, &p) < 0)
+        goto done;
+    if (p.n == 0) {
+        ret = 0;
+        goto done;
+    }
+    if (p.same_type && p.dense)
+        target = buf;
+    else if (!(target = tmp = malloc(p.n * max_size(p.fsize, p.msize)))) {
+        pv_error(H5E_RESOURCE, H5E_CANTALLOC, "cannot allocate %zu bytes", p.n * max_size(p.fsize, p.msize));
+        goto done;
+    }
+    if (!(sel = pv_selection_to_py(p.fsel))) {
+        pv_error_from_python(major_of(k), k->read_fn);
+        goto done;
+    }
+    if (p.vlen) {
+        if (read_elements(k, o, &p, sel, target) < 0)
+            goto done;
+    }
+    else if (call_with_view(k, o, k->read_fn, sel, target, p.n * p.fsize, 1) < 0)
+        goto done;
+    if (tmp) {
+        if (!p.same_type) {
+            /* Compound subsets keep the fields the file lacks from the caller's buffer. */
+            if (H5Tget_class(mem_type) == H5T_COMPOUND) {
+                if (!(bkg = calloc(p.n, p.msize))
+                    || H5Dgather(p.msel, buf, mem_type, p.n * p.msize, bkg, NULL, NULL) < 0)
+                    goto convert_failed;
+            }
+            if (p.vlen) {
+                /* converting allocates new sequences: free the ones we packed */
+                void *packed = malloc(p.n * p.fsize);
+                if (!packed)
+                    goto convert_failed;
+                memcpy(packed, tmp, p.n * p.fsize);
+                if (H5Tconvert(p.ftype, mem_type, p.n, tmp, bkg, dxpl) < 0) {
+                    free(packed);
+                    goto convert_failed;
+                }
+                pv_vlen_reclaim(p.ftype, packed, p.n);
+                free(packed);
+            }
+            else if (H5Tconvert(p.ftype, mem_type, p.n, tmp, bkg, dxpl) < 0)
+                goto convert_failed;
+        }
+        if (p.dense)
+            memcpy(buf, tmp, p.n * p.msize);
+        else {
+            scatter_src_t src = {tmp, p.n * p.msize};
+            if (H5Dscatter(scatter_source, &src, mem_type, p.msel, buf) < 0) {
+                pv_error(H5E_DATASET, H5E_READERROR, "cannot scatter data into the memory selection");
+                goto done;
+            }
+        }
+    }
+    ret = 0;
+    goto done;
+convert_failed:
+    pv_error(H5E_DATATYPE, H5E_CANTCONVERT, "cannot convert the stored type to the memory type");
+done:
+    Py_XDECREF(sel);
+    free(tmp);
+    free(bkg);
+    plan_close(&p);
+    return ret;
+}
+
+herr_t pv_io_write(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
+                   hid_t dxpl, const void *buf)
+{
+    io_plan_t p;
+    void     *tmp = NULL, *bkg = NULL, *source;
+    PyObject *sel = NULL;
+    herr_t    ret = -1;
+
+    if (plan_io(k, o, mem_type, mem_space, file_space, buf, &p) < 0)
+        goto done;
+    if (p.n == 0) {
+        ret = 0;
+        goto done;
+    }
+    if (!(sel = pv_selection_to_py(p.fsel))) {
+        pv_error_from_python(major_of(k), k->write_fn);
+        goto done;
+    }
+    if (p.same_type && p.dense)
+        source = (void *)buf;
+    else {
+        if (!(source = tmp = malloc(p.n * max_size(p.fsize, p.msize)))) {
+            pv_error(H5E_RESOURCE, H5E_CANTALLOC, "cannot allocate %zu bytes", p.n * max_size(p.fsize, p.msize));
+            goto done;
+        }
+        if (p.dense)
+            memcpy(tmp, buf, p.n * p.msize);
+        else if (H5Dgather(p.msel, buf, mem_type, p.n * p.msize, tmp, NULL, NULL) < 0) {
+            pv_error(H5E_DATASET, H5E_WRITEERROR, "cannot gather data from the memory selection");
+            goto done;
+        }
+        if (!p.same_type) {
+            /* Writing some fields of a compound: the others keep their stored values. */
+            if (H5Tget_class(p.ftype) == H5T_COMPOUND) {
+                if (!(bkg = calloc(p.n, p.fsize))
+                    || call_with_view(k, o, k->read_fn, sel, bkg, p.n * p.fsize, 1) < 0)
+                    goto done;
+            }
+            if (H5Tconvert(mem_type, p.ftype, p.n, tmp, bkg, dxpl) < 0) {
+                pv_error(H5E_DATATYPE, H5E_CANTCONVERT, "cannot convert the memory type to the stored type");
+                goto done;
+            }
+        }
+    }
+    if (p.vlen) {
+        int failed = write_elements(k, o, &p, sel, source) < 0;
+        if (tmp && !p.same_type) /* conversion allocated these sequences */
+            pv_vlen_reclaim(p.ftype, tmp, p.n);
+        if (failed)
+            goto done;
+    }
+    else if (call_with_view(k, o, k->write_fn, sel, source, p.n * p.fsize, 0) < 0)
+        goto done;
+    ret = 0;
+done:
+    Py_XDECREF(sel);
+    free(tmp);
+    free(bkg);
+    plan_close(&p);
+    return ret;
+}

@@ -1,0 +1,218 @@
+/*
+ * Variable-length data (vlen strings, vlen sequences, and compounds or
+ * arrays holding them) as Python values.
+ *
+ * Such elements hold pointers, so they cross as one Python value per element
+ * instead of a buffer view: a fixed-size part is its bytes, a vlen string is
+ * its bytes, a vlen sequence of fixed-size elements is the bytes of all its
+ * elements, a vlen sequence of vlen elements is a list, a compound is a tuple
+ * of its members, an array a list of its elements.  h5pyvol/types.py
+ * (encode_element/decode_element) speaks the same format.  Memory handed to
+ * the caller is malloc'd, as H5Treclaim and h5py expect.
+ */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pv_has_vlen(hid_t t)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    int         res = 0, i, n;
+    hid_t       sub;
+
+    if (cls == H5T_VLEN || (cls == H5T_STRING && H5Tis_variable_str(t) > 0))
+        return 1;
+    if (cls == H5T_ARRAY) {
+        sub = H5Tget_super(t);
+        res = pv_has_vlen(sub);
+        H5Tclose(sub);
+    }
+    else if (cls == H5T_COMPOUND) {
+        n = H5Tget_nmembers(t);
+        for (i = 0; i < n && !res; i++) {
+            sub = H5Tget_member_type(t, (unsigned)i);
+            res = pv_has_vlen(sub);
+            H5Tclose(sub);
+        }
+    }
+    return res;
+}
+
+static size_t array_count(hid_t t)
+{
+    hsize_t dims[H5S_MAX_RANK];
+    int     rank = H5Tget_array_ndims(t), i;
+    size_t  n = 1;
+
+    H5Tget_array_dims2(t, dims);
+    for (i = 0; i < rank; i++)
+        n *= (size_t)dims[i];
+    return n;
+}
+
+PyObject *pv_vlen_unpack(hid_t t, const char *p)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    PyObject   *res = NULL;
+    hid_t       sub;
+    size_t      i, n, size;
+
+    if (cls == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        const char *s = *(char *const *)p;
+        return PyBytes_FromString(s ? s : "");
+    }
+    if (cls == H5T_VLEN) {
+        const hvl_t *v = (const hvl_t *)p;
+        sub = H5Tget_super(t);
+        size = H5Tget_size(sub);
+        if (!pv_has_vlen(sub))
+            res = PyBytes_FromStringAndSize(v->p, (Py_ssize_t)(v->len * size));
+        else if ((res = PyList_New((Py_ssize_t)v->len)))
+            for (i = 0; i < v->len; i++) {
+                PyObject *item = pv_vlen_unpack(sub, (const char *)v->p + i * size);
+                if (!item) {
+                    Py_CLEAR(res);
+                    break;
+                }
+                PyList_SET_ITEM(res, (Py_ssize_t)i, item);
+            }
+        H5Tclose(sub);
+        return res;
+    }
+    if (cls == H5T_COMPOUND && pv_has_vlen(t)) {
+        n = (size_t)H5Tget_nmembers(t);
+        if (!(res = PyTuple_New((Py_ssize_t)n)))
+            return NULL;
+        for (i = 0; i < n; i++) {
+            PyObject *item;
+            sub = H5Tget_member_type(t, (unsigned)i);
+            item = pv_vlen_unpack(sub, p + H5Tget_member_offset(t, (unsigned)i));
+            H5Tclose(sub);
+            if (!item) {
+                Py_DECREF(res);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(res, (Py_ssize_t)i, item);
+        }
+        return res;
+    }
+    if (cls == H5T_ARRAY && pv_has_vlen(t)) {
+        sub = H5Tget_super(t);
+        size = H5Tget_size(sub);
+        n = array_count(t);
+        if ((res = PyList_New((Py_ssize_t)n)))
+            for (i = 0; i < n; i++) {
+                PyObject *item = pv_vlen_unpack(sub, p + i * size);
+                if (!item) {
+                    Py_CLEAR(res);
+                    break;
+                }
+                PyList_SET_ITEM(res, (Py_ssize_t)i, item);
+            }
+        H5Tclose(sub);
+        return res;
+    }
+    return PyBytes_FromStringAndSize(p, (Py_ssize_t)H5Tget_size(t));
+}
+
+int pv_vlen_pack(hid_t t, PyObject *o, char *p)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    char       *buf;
+    Py_ssize_t  len, i, n;
+    hid_t       sub;
+    size_t      size;
+    int         ret = 0;
+
+    if (cls == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        char *copy;
+        if (PyBytes_AsStringAndSize(o, &buf, &len) < 0 || !(copy = malloc((size_t)len + 1)))
+            return -1;
+        memcpy(copy, buf, (size_t)len);
+        copy[len] = '\0';
+        *(char **)p = copy;
+        return 0;
+    }
+    if (cls == H5T_VLEN) {
+        hvl_t *v = (hvl_t *)p;
+        sub = H5Tget_super(t);
+        size = H5Tget_size(sub);
+        v->len = 0;
+        v->p = NULL;
+        if (!pv_has_vlen(sub)) {
+            if (PyBytes_AsStringAndSize(o, &buf, &len) < 0)
+                ret = -1;
+            else if (len) {
+                if (!(v->p = malloc((size_t)len)))
+                    ret = -1;
+                else {
+                    memcpy(v->p, buf, (size_t)len);
+                    v->len = (size_t)len / size;
+                }
+            }
+        }
+        else if ((n = PySequence_Size(o)) < 0)
+            ret = -1;
+        else if (n) {
+            if (!(v->p = calloc((size_t)n, size)))
+                ret = -1;
+            v->len = (size_t)n;
+            for (i = 0; ret == 0 && i < n; i++) {
+                PyObject *item = PySequence_GetItem(o, i);
+                ret = item ? pv_vlen_pack(sub, item, (char *)v->p + (size_t)i * size) : -1;
+                Py_XDECREF(item);
+            }
+        }
+        H5Tclose(sub);
+        return ret;
+    }
+    if (cls == H5T_COMPOUND && pv_has_vlen(t)) {
+        n = H5Tget_nmembers(t);
+        if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != n) {
+            PyErr_Format(PyExc_TypeError, "expected a tuple of %zd compound members", n);
+            return -1;
+        }
+        for (i = 0; ret == 0 && i < n; i++) {
+            sub = H5Tget_member_type(t, (unsigned)i);
+            ret = pv_vlen_pack(sub, PyTuple_GET_ITEM(o, i), p + H5Tget_member_offset(t, (unsigned)i));
+            H5Tclose(sub);
+        }
+        return ret;
+    }
+    if (cls == H5T_ARRAY && pv_has_vlen(t)) {
+        sub = H5Tget_super(t);
+        size = H5Tget_size(sub);
+        n = (Py_ssize_t)array_count(t);
+        if (PySequence_Size(o) != n) {
+            PyErr_Format(PyExc_TypeError, "expected %zd array elements", n);
+            ret = -1;
+        }
+        for (i = 0; ret == 0 && i < n; i++) {
+            PyObject *item = PySequence_GetItem(o, i);
+            ret = item ? pv_vlen_pack(sub, item, p + (size_t)i * size) : -1;
+            Py_XDECREF(item);
+        }
+        H5Tclose(sub);
+        return ret;
+    }
+    if (PyBytes_AsStringAndSize(o, &buf, &len) < 0)
+        return -1;
+    size = H5Tget_size(t);
+    memset(p, 0, size);
+    memcpy(p, buf, (size_t)len < size ? (size_t)len : size);
+    return 0;
+}
+
+/* Frees what pv_vlen_pack allocated in n elements of type t. */
+void pv_vlen_reclaim(hid_t t, void *buf, size_t n)
+{
+    hsize_t dims[1] = {n};
+    hid_t   space;
+
+    if (!n)
+        return;
+    space = H5Screate_simple(1, dims, NULL);
+    H5Treclaim(t, space, H5P_DEFAULT, buf);
+    H5Sclose(space);
+}
