@@ -21,6 +21,7 @@
 typedef struct pv_obj_t {
     PyObject  *py;   /* strong reference, released when HDF5 closes the handle */
     H5I_type_t kind; /* H5I_FILE, H5I_GROUP, H5I_DATASET, H5I_DATATYPE or H5I_ATTR */
+    hid_t      apl;  /* the access property list this handle was opened with, or -1 */
 } pv_obj_t;
 
 /* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the
@@ -40,6 +41,10 @@ extern PyObject *pv_dispatch; /* the module h5pyvol._dispatch */
 /* Every callback that reaches Python is bracketed by these. */
 #define PV_ENTER(failval)                                                      \
     PyGILState_STATE pv_gil;                                                   \
+    if (!pv_context_lapl_ok()) {                                               \
+        pv_error_flush();                                                      \
+        return failval;                                                        \
+    }                                                                          \
     if (pv_python_gone()) {                                                    \
         pv_error(H5E_VOL, H5E_CANTINIT, "Python has already shut down");       \
         pv_error_flush();                                                      \
@@ -122,6 +127,9 @@ int       pv_vlen_pack(hid_t type_id, PyObject *value, char *element);
 void      pv_vlen_reclaim(hid_t type_id, void *buf, size_t n);
 /* Is `id` H5P_DEFAULT or a property list of class `cls`?  Records an error if not. */
 int pv_check_plist(hid_t id, hid_t cls, const char *what);
+/* Is the link access property list of the current API call valid?  HDF5
+ * release builds pass an invalid one through to the connector. */
+int pv_context_lapl_ok(void);
 
 /* ---- the VOL classes, one file each ------------------------------------------ */
 #include "classes.h"

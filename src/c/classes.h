@@ -45,6 +45,9 @@ herr_t pv_dataset_specific(void *obj, H5VL_dataset_specific_args_t *args, hid_t 
 herr_t pv_dataset_close(void *obj, hid_t dxpl_id, void **req);
 
 /* object.c */
+herr_t pv_object_copy(void *src_obj, const H5VL_loc_params_t *loc1, const char *src_name, void *dst_obj,
+                      const H5VL_loc_params_t *loc2, const char *dst_name, hid_t ocpypl_id, hid_t lcpl_id,
+                      hid_t dxpl_id, void **req);
 void  *pv_object_open(void *obj, const H5VL_loc_params_t *loc, H5I_type_t *opened_type, hid_t dxpl_id,
                       void **req);
 herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_args_t *args,
@@ -53,6 +56,10 @@ herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_s
                           hid_t dxpl_id, void **req);
 
 /* link.c */
+herr_t pv_link_copy(void *src_obj, const H5VL_loc_params_t *loc1, void *dst_obj, const H5VL_loc_params_t *loc2,
+                    hid_t lcpl_id, hid_t lapl_id, hid_t dxpl_id, void **req);
+herr_t pv_link_move(void *src_obj, const H5VL_loc_params_t *loc1, void *dst_obj, const H5VL_loc_params_t *loc2,
+                    hid_t lcpl_id, hid_t lapl_id, hid_t dxpl_id, void **req);
 herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_params_t *loc, hid_t lcpl_id,
                       hid_t lapl_id, hid_t dxpl_id, void **req);
 herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id,

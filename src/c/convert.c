@@ -523,3 +523,19 @@ int pv_check_plist(hid_t id, hid_t cls, const char *what)
     pv_error(H5E_ARGS, H5E_BADTYPE, "not a %s property list", what);
     return 0;
 }
+
+/* HDF5's own (exported, private) accessor of the API context's LAPL; weak so
+ * a library without it still loads us. */
+extern hid_t H5CX_get_lapl(void) __attribute__((weak));
+
+int pv_context_lapl_ok(void)
+{
+    hid_t lapl;
+
+    if (!H5CX_get_lapl)
+        return 1;
+    lapl = H5CX_get_lapl();
+    if (lapl == H5P_DEFAULT || lapl == H5P_LINK_ACCESS_DEFAULT)
+        return 1;
+    return pv_check_plist(lapl, H5P_LINK_ACCESS, "link access");
+}

@@ -10,8 +10,13 @@ void *pv_dataset_create(void *obj, const H5VL_loc_params_t *loc, const char *nam
     pv_obj_t *o = obj, *res = NULL;
     unsigned  intermediate = 0;
     PyObject *spec, *extent;
-    (void)loc, (void)dapl_id, (void)dxpl_id, (void)req;
+    (void)loc, (void)dxpl_id, (void)req;
 
+    if (!pv_check_plist(dapl_id, H5P_DATASET_ACCESS, "dataset access")
+        || !pv_check_plist(lcpl_id, H5P_LINK_CREATE, "link creation")) {
+        pv_error_flush();
+        return NULL;
+    }
     if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
         H5Pget_create_intermediate_group(lcpl_id, &intermediate);
     PV_ENTER(NULL);
@@ -25,6 +30,8 @@ void *pv_dataset_create(void *obj, const H5VL_loc_params_t *loc, const char *nam
         res = pv_obj_new(pv_call(H5E_DATASET, "dataset_create", "(ONNNNO)", o->py, pv_str_or_none(name), spec,
                                  extent, pv_dcpl_to_py(dcpl_id, type_id), intermediate ? Py_True : Py_False),
                          H5I_DATASET);
+    if (res)
+        res->apl = H5Pcopy(dapl_id == H5P_DEFAULT ? H5P_DATASET_ACCESS_DEFAULT : dapl_id);
     PV_LEAVE();
     return res;
 }
@@ -33,10 +40,16 @@ void *pv_dataset_open(void *obj, const H5VL_loc_params_t *loc, const char *name,
                       void **req)
 {
     pv_obj_t *o = obj, *res;
-    (void)loc, (void)dapl_id, (void)dxpl_id, (void)req;
+    (void)loc, (void)dxpl_id, (void)req;
 
+    if (!pv_check_plist(dapl_id, H5P_DATASET_ACCESS, "dataset access")) {
+        pv_error_flush();
+        return NULL;
+    }
     PV_ENTER(NULL);
     res = pv_obj_new(pv_call(H5E_DATASET, "dataset_open", "(ON)", o->py, pv_str_or_none(name)), H5I_DATASET);
+    if (res)
+        res->apl = H5Pcopy(dapl_id == H5P_DEFAULT ? H5P_DATASET_ACCESS_DEFAULT : dapl_id);
     PV_LEAVE();
     return res;
 }
@@ -95,8 +108,9 @@ herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, v
                     pv_error_from_python(H5E_DATASET, "dataset_dcpl");
             }
             break;
-        case H5VL_DATASET_GET_DAPL: /* H5Dget_access_plist */
-            ret = (args->args.get_dapl.dapl_id = H5Pcreate(H5P_DATASET_ACCESS)) < 0 ? -1 : 0;
+        case H5VL_DATASET_GET_DAPL: /* H5Dget_access_plist: as opened */
+            args->args.get_dapl.dapl_id = H5Pcopy(d->apl >= 0 ? d->apl : H5P_DATASET_ACCESS_DEFAULT);
+            ret = args->args.get_dapl.dapl_id < 0 ? -1 : 0;
             break;
         case H5VL_DATASET_GET_STORAGE_SIZE: /* H5Dget_storage_size */
             if ((r = pv_call(H5E_DATASET, "dataset_storage_size", "(O)", d->py))) {

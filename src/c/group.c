@@ -6,8 +6,13 @@ void *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name,
 {
     pv_obj_t *o = obj, *res;
     unsigned  intermediate = 0;
-    (void)gapl_id, (void)dxpl_id, (void)req, (void)loc;
+    (void)dxpl_id, (void)req, (void)loc;
 
+    if (!pv_check_plist(gapl_id, H5P_GROUP_ACCESS, "group access")
+        || !pv_check_plist(lcpl_id, H5P_LINK_CREATE, "link creation")) {
+        pv_error_flush();
+        return NULL;
+    }
     if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
         H5Pget_create_intermediate_group(lcpl_id, &intermediate);
     PV_ENTER(NULL);
@@ -23,8 +28,12 @@ void *pv_group_open(void *obj, const H5VL_loc_params_t *loc, const char *name, h
                     void **req)
 {
     pv_obj_t *o = obj, *res;
-    (void)gapl_id, (void)dxpl_id, (void)req, (void)loc;
+    (void)dxpl_id, (void)req, (void)loc;
 
+    if (!pv_check_plist(gapl_id, H5P_GROUP_ACCESS, "group access")) {
+        pv_error_flush();
+        return NULL;
+    }
     PV_ENTER(NULL);
     res = pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP);
     PV_LEAVE();

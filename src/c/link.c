@@ -32,14 +32,22 @@ herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_p
     unsigned    intermediate = 0, flags;
     const char *file, *path;
     herr_t      ret = -1;
-    (void)lapl_id, (void)dxpl_id, (void)req;
+    (void)dxpl_id, (void)req;
 
+    if (!pv_check_plist(lcpl_id, H5P_LINK_CREATE, "link creation")
+        || !pv_check_plist(lapl_id, H5P_LINK_ACCESS, "link access")) {
+        pv_error_flush();
+        return -1;
+    }
     if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
         H5Pget_create_intermediate_group(lcpl_id, &intermediate);
     PV_ENTER(-1);
     switch (args->op_type) {
         case H5VL_LINK_CREATE_HARD: { /* H5Lcreate_hard, H5Olink */
+            /* H5L_SAME_LOC on either side leaves that object NULL */
             pv_obj_t *target = args->args.hard.curr_obj ? args->args.hard.curr_obj : o;
+            if (!o)
+                o = target;
             ret = pv_call_void(H5E_LINK, "link_create_hard", "(ONONO)", o->py, pv_location(o, loc), target->py,
                                pv_location(target, &args->args.hard.curr_loc_params),
                                intermediate ? Py_True : Py_False);
@@ -63,6 +71,42 @@ herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_p
     }
     PV_LEAVE();
     return ret;
+}
+
+/* H5Lcopy and H5Lmove; H5L_SAME_LOC leaves one side NULL. */
+static herr_t copy_or_move(const char *func, void *src_obj, const H5VL_loc_params_t *loc1, void *dst_obj,
+                           const H5VL_loc_params_t *loc2, hid_t lcpl_id, hid_t lapl_id)
+{
+    pv_obj_t *src = src_obj ? src_obj : dst_obj, *dst = dst_obj ? dst_obj : src_obj;
+    unsigned  intermediate = 0;
+    herr_t    ret;
+
+    if (!pv_check_plist(lcpl_id, H5P_LINK_CREATE, "link creation")
+        || !pv_check_plist(lapl_id, H5P_LINK_ACCESS, "link access")) {
+        pv_error_flush();
+        return -1;
+    }
+    if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
+        H5Pget_create_intermediate_group(lcpl_id, &intermediate);
+    PV_ENTER(-1);
+    ret = pv_call_void(H5E_LINK, func, "(ONONO)", src->py, pv_location(src, loc1), dst->py, pv_location(dst, loc2),
+                       intermediate ? Py_True : Py_False);
+    PV_LEAVE();
+    return ret;
+}
+
+herr_t pv_link_copy(void *src_obj, const H5VL_loc_params_t *loc1, void *dst_obj, const H5VL_loc_params_t *loc2,
+                    hid_t lcpl_id, hid_t lapl_id, hid_t dxpl_id, void **req)
+{
+    (void)dxpl_id, (void)req;
+    return copy_or_move("link_copy", src_obj, loc1, dst_obj, loc2, lcpl_id, lapl_id);
+}
+
+herr_t pv_link_move(void *src_obj, const H5VL_loc_params_t *loc1, void *dst_obj, const H5VL_loc_params_t *loc2,
+                    hid_t lcpl_id, hid_t lapl_id, hid_t dxpl_id, void **req)
+{
+    (void)dxpl_id, (void)req;
+    return copy_or_move("link_move", src_obj, loc1, dst_obj, loc2, lcpl_id, lapl_id);
 }
 
 herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t *args, hid_t dxpl_id, void **req)

@@ -19,6 +19,7 @@ pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
     }
     obj->py = py;
     obj->kind = kind;
+    obj->apl = H5I_INVALID_HID;
     return obj;
 }
 
@@ -26,6 +27,8 @@ void pv_obj_free(pv_obj_t *obj)
 {
     if (!obj)
         return;
+    if (obj->apl >= 0)
+        H5Pclose(obj->apl);
     Py_XDECREF(obj->py);
     PyMem_RawFree(obj);
 }
@@ -220,6 +223,84 @@ herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_ar
     return ret;
 }
 
+/* H5Ovisit3, H5Ovisit_by_name3: objects (not links), each once, starting
+ * with the object itself as "."; the callback gets an id for the start. */
+static herr_t visit(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_object_visit_args_t *v)
+{
+    PyObject  *result, *pair, *entries;
+    pv_obj_t  *start;
+    H5I_type_t kind;
+    hid_t      sid;
+    herr_t     ret = 0;
+    Py_ssize_t i;
+
+    /* ((kind, object), [(path, info dict), ...]) */
+    if (!(result = pv_call(H5E_OHDR, "object_visit", "(ONssI)", o->py, pv_location(o, loc),
+                           v->idx_type == H5_INDEX_CRT_ORDER ? "crt_order" : "name",
+                           v->order == H5_ITER_DEC ? "decreasing" : "increasing", v->fields)))
+        return -1;
+    if (!PyArg_ParseTuple(result, "OO", &pair, &entries) || !PyList_Check(entries)) {
+        PyErr_Clear();
+        Py_DECREF(result);
+        pv_error(H5E_OHDR, H5E_BADITER, "object_visit must return (object, list)");
+        return -1;
+    }
+    Py_INCREF(pair);
+    Py_INCREF(entries);
+    Py_DECREF(result);
+    if (!(start = pv_obj_from_pair(pair, &kind)) || (sid = H5VLwrap_register(start, kind)) < 0) {
+        pv_obj_free(start);
+        Py_DECREF(entries);
+        pv_error(H5E_OHDR, H5E_CANTREGISTER, "cannot register the object for visiting");
+        return -1;
+    }
+    for (i = 0; i < PyList_GET_SIZE(entries) && ret == 0; i++) {
+        const char    *path;
+        PyObject      *d;
+        H5O_info2_t    info;
+        PyThreadState *ts;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, i), "sO", &path, &d) || fill_oinfo(d, &info) < 0) {
+            pv_error_from_python(H5E_OHDR, "object_visit");
+            ret = -1;
+            break;
+        }
+        ts = PyEval_SaveThread();
+        ret = v->op(sid, path, &info, v->op_data);
+        PyEval_RestoreThread(ts);
+    }
+    if (ret < 0)
+        pv_error(H5E_OHDR, H5E_CALLBACK, "object visit callback failed");
+    Py_DECREF(entries);
+    H5Idec_ref(sid);
+    return ret;
+}
+
+/* H5Ocopy */
+herr_t pv_object_copy(void *src_obj, const H5VL_loc_params_t *loc1, const char *src_name, void *dst_obj,
+                      const H5VL_loc_params_t *loc2, const char *dst_name, hid_t ocpypl_id, hid_t lcpl_id,
+                      hid_t dxpl_id, void **req)
+{
+    pv_obj_t *src = src_obj, *dst = dst_obj;
+    unsigned  flags = 0, intermediate = 0;
+    herr_t    ret;
+    (void)dxpl_id, (void)req;
+
+    if (!pv_check_plist(ocpypl_id, H5P_OBJECT_COPY, "object copy")
+        || !pv_check_plist(lcpl_id, H5P_LINK_CREATE, "link creation")) {
+        pv_error_flush();
+        return -1;
+    }
+    H5Pget_copy_object(ocpypl_id == H5P_DEFAULT ? H5P_OBJECT_COPY_DEFAULT : ocpypl_id, &flags);
+    if (lcpl_id != H5P_DEFAULT && lcpl_id != H5P_LINK_CREATE_DEFAULT)
+        H5Pget_create_intermediate_group(lcpl_id, &intermediate);
+    PV_ENTER(-1);
+    ret = pv_call_void(H5E_OHDR, "object_copy", "(ONNONNIO)", src->py, pv_location(src, loc1),
+                       pv_str_or_none(src_name), dst->py, pv_location(dst, loc2), pv_str_or_none(dst_name), flags,
+                       intermediate ? Py_True : Py_False);
+    PV_LEAVE();
+    return ret;
+}
+
 herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_specific_args_t *args,
                           hid_t dxpl_id, void **req)
 {
@@ -242,6 +323,13 @@ herr_t pv_object_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_object_s
                 ret = 0;
             else if (r)
                 pv_error_from_python(H5E_OHDR, "object_token");
+            break;
+        case H5VL_OBJECT_VISIT: /* H5Ovisit3, H5Ovisit_by_name3 */
+            ret = visit(o, loc, &args->args.visit);
+            break;
+        case H5VL_OBJECT_CHANGE_REF_COUNT: /* H5Oincr_refcount, H5Odecr_refcount */
+            ret = pv_call_void(H5E_OHDR, "object_change_refcount", "(ONi)", o->py, pv_location(o, loc),
+                               args->args.change_rc.delta);
             break;
         case H5VL_OBJECT_FLUSH:   /* H5Oflush, H5Dflush, H5Gflush, H5Tflush */
         case H5VL_OBJECT_REFRESH: /* H5Orefresh, ... */

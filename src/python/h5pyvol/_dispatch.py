@@ -31,7 +31,6 @@ _filenos = itertools.count(1)
 class _FileState:
     config: Optional[str]
     intent: int
-    fcpl: Optional[bytes] = None
     handles: int = 0  # open HDF5 handles to the file or anything in it
     fileno: int = 0
 
@@ -248,7 +247,9 @@ def _new_file(f: H5File, vol: H5VOL, name: str, config, intent: int, fcpl=None) 
     if old is not None and old.handles > 0:  # opened again while open
         old.intent |= intent
         return _hand_out(f)
-    f._h5pyvol_state = _FileState(config, intent, fcpl, 0, next(_filenos))
+    f._h5pyvol_state = _FileState(config, intent, 0, next(_filenos))
+    if fcpl is not None and getattr(f, "fcpl", None) is None:
+        f.fcpl = fcpl
     return _hand_out(f)
 
 
@@ -280,7 +281,7 @@ def file_config(f):
 
 
 def file_fcpl(f):
-    return _state(_file_of(f)).fcpl
+    return getattr(_file_of(f), "fcpl", None)
 
 
 def file_name(obj):
@@ -345,10 +346,107 @@ def object_token(obj, loc):
     return _locate(obj, loc).token
 
 
-def object_info(obj, loc, fields):
-    target = _locate(obj, loc)
-    return {"token": target.token, "type": _kind(target), "rc": 1,
+def _info(target: H5Object) -> dict:
+    return {"token": target.token, "type": _kind(target), "rc": _refcount(target),
             "fileno": _state(_file_of(target)).fileno, "num_attrs": len(target.attribute_names())}
+
+
+def _refcount(target: H5Object) -> int:
+    """Hard links to the object plus H5Oincr_refcount's extra references."""
+    return max(getattr(target, "hard_links", 1), 0) + getattr(target, "extra_refcount", 0)
+
+
+def object_info(obj, loc, fields):
+    return _info(_locate(obj, loc))
+
+
+def object_change_refcount(obj, loc, delta):
+    _check_writable(obj)
+    target = _locate(obj, loc)
+    target.extra_refcount = getattr(target, "extra_refcount", 0) + delta
+
+
+def object_visit(obj, loc, index, order, fields):
+    """Every object reachable by hard links from the start, once, start first."""
+    start = _locate(obj, loc)
+    entries, seen = [(".", _info(start))], {id(start)}
+
+    def visit(group: H5Group, prefix: str):
+        for name in _ordered_names(group, index, order):
+            child = group.get(name)
+            if not isinstance(child, H5Object) or id(child) in seen:
+                continue
+            seen.add(id(child))
+            entries.append((prefix + name, _info(child)))
+            if isinstance(child, H5Group):
+                visit(child, prefix + name + "/")
+
+    if isinstance(start, H5Group):
+        visit(start, "")
+    return (_kind(start), start), entries
+
+
+# H5Ocopy flags (H5Opublic.h)
+H5O_COPY_SHALLOW_HIERARCHY_FLAG = 0x0001
+H5O_COPY_EXPAND_SOFT_LINK_FLAG = 0x0002
+H5O_COPY_EXPAND_EXT_LINK_FLAG = 0x0004
+H5O_COPY_WITHOUT_ATTR_FLAG = 0x0010
+
+
+def object_copy(src, loc1, src_name, dst, loc2, dst_name, flags, intermediate):
+    _check_writable(dst)
+    source = _walk(_locate(src, loc1), src_name)
+    where, last = _split(_locate(dst, loc2), dst_name, intermediate)
+    if last in list(where.names()):
+        raise errors.NameExistsError(f"destination object {dst_name!r} already exists")
+    copied: dict[int, H5Object] = {}
+    _copy_into(source, where, last, flags, copied, depth=0)
+
+
+def _copy_attributes(source: H5Object, target: H5Object, flags: int):
+    if flags & H5O_COPY_WITHOUT_ATTR_FLAG:
+        return
+    for name in source.attribute_names():
+        attr = source.get_attribute(name)
+        new = target.create_attribute(name, dtype=attr.dtype, shape=attr.shape, type_spec=attr_type(attr),
+                                      acpl=getattr(attr, "acpl", None))
+        if attr.shape is not None:
+            new.write(attr.read())
+
+
+def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int):
+    """Copies `source` as `group/name`; objects reached twice by hard links are copied once."""
+    if id(source) in copied:
+        group.link(name, copied[id(source)])
+        return
+    if isinstance(source, H5Dataset):
+        new = group.create_dataset(name, dtype=source.dtype, shape=source.shape, maxshape=source.maxshape,
+                                   creation=source.creation)
+        new.type_spec = dataset_type(source)
+        if source.shape is not None:
+            new.write(Selection.all(source.shape), source.read(Selection.all(source.shape)))
+    elif isinstance(source, H5Group):
+        new = group.create_group(name)
+        new.gcpl = getattr(source, "gcpl", None)
+    else:
+        raise NotImplementedError(f"copying a {source.kind} is not supported")
+    _attach(new, group, name)
+    copied[id(source)] = new
+    _copy_attributes(source, new, flags)
+    if isinstance(source, H5Group) and not (flags & H5O_COPY_SHALLOW_HIERARCHY_FLAG and depth >= 1):
+        for child_name in source.names():
+            child = source.get(child_name)
+            if isinstance(child, SoftLink) and flags & H5O_COPY_EXPAND_SOFT_LINK_FLAG:
+                try:
+                    child = _follow(source, child)
+                except KeyError:
+                    pass  # a dangling soft link stays a soft link
+            elif isinstance(child, ExternalLink) and flags & H5O_COPY_EXPAND_EXT_LINK_FLAG:
+                child = _follow(source, child)
+            if isinstance(child, H5Object):
+                _copy_into(child, new, child_name, flags, copied, depth + 1)
+            else:
+                new.link(child_name, child)
 
 
 def object_flush(obj):
@@ -542,6 +640,41 @@ def link_create_soft(obj, loc, path, intermediate):
 
 def link_create_external(obj, loc, filename, path, intermediate):
     _new_link(obj, loc, intermediate, ExternalLink(filename, path))
+
+
+def link_copy(src, loc1, dst, loc2, intermediate):
+    _check_writable(dst)
+    group, name = _link_target(src, loc1)
+    target = group.get(name)
+    if isinstance(target, H5Object) and _file_of(target) is not _file_of(dst):
+        raise ValueError("hard links cannot cross files")
+    _new_link(dst, loc2, intermediate, target)
+
+
+def link_move(src, loc1, dst, loc2, intermediate):
+    _check_writable(dst)
+    group, name = _link_target(src, loc1)
+    target = group.get(name)
+    if isinstance(target, H5Object) and _file_of(target) is not _file_of(dst):
+        raise ValueError("hard links cannot cross files")
+    new_group, new_name = _new_link(dst, loc2, intermediate, target)
+    group.unlink(name)
+    if isinstance(target, H5Object) and target.name == H5Group._child_path(group, name):
+        _rename_tree(target, target.name, H5Group._child_path(new_group, new_name))
+
+
+def _rename_tree(obj: H5Object, old: str, new: str):
+    """Open handles see the object under its new path, as natively."""
+    seen, todo = set(), [obj]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.name == old or (node.name or "").startswith(old + "/"):
+            node.name = new + node.name[len(old):]
+        if isinstance(node, H5Group):
+            todo.extend(t for t in (node.get(n) for n in node.names()) if isinstance(t, H5Object))
 
 
 def link_exists(obj, loc):

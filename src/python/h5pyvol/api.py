@@ -204,10 +204,16 @@ class H5Group(H5Object):
         self.links[name] = obj
         self.link_corder[name] = self.next_link_corder
         self.next_link_corder += 1
+        if isinstance(obj, H5Object):
+            obj.hard_links = getattr(obj, "hard_links", 0) + 1
 
     def unlink(self, name: str) -> None:
-        del self.links[name]
+        obj = self.links.pop(name)
+        if isinstance(obj, H5Object):
+            obj.hard_links = getattr(obj, "hard_links", 1) - 1
         self.link_corder.pop(name, None)
+        if not self.links:  # as HDF5 does, an emptied group starts counting anew
+            self.next_link_corder = 0
 
     def creation_order(self, name: str) -> int:
         """The creation-order index of link ``name`` (-1: not tracked)."""
@@ -238,6 +244,7 @@ class H5File(H5Group):
         self.file = self
         self.vol = kwargs.get("vol")
         self.mode = kwargs.get("mode", "r+")
+        self.fcpl: Optional[bytes] = kwargs.get("fcpl")  # H5Fget_create_plist returns it
 
     @property
     def writable(self) -> bool:
@@ -309,6 +316,8 @@ class ArrayDataset(H5Dataset):
         selection.write_into(self.data, data)
 
     def resize(self, shape: tuple) -> None:
+        if self.creation.layout != "chunked":
+            raise ValueError(f"only chunked datasets can change extent ({self.name!r} is {self.creation.layout})")
         for new, limit in zip(shape, self.maxshape):
             if limit is not None and new > limit:
                 raise ValueError(f"extent {shape} exceeds the maximum {self.maxshape}")
