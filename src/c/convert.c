@@ -539,3 +539,18 @@ int pv_context_lapl_ok(void)
         return 1;
     return pv_check_plist(lapl, H5P_LINK_ACCESS, "link access");
 }
+
+/* (link creation order flags, attribute creation order flags) of a
+ * creation property list; H5P_CRT_ORDER_TRACKED = 1, _INDEXED = 2. */
+PyObject *pv_crt_order_to_py(hid_t cpl)
+{
+    unsigned links = 0, attrs = 0;
+
+    if (cpl != H5P_DEFAULT) {
+        if (H5Pisa_class(cpl, H5P_GROUP_CREATE) > 0)
+            H5Pget_link_creation_order(cpl, &links);
+        if (H5Pisa_class(cpl, H5P_OBJECT_CREATE) > 0)
+            H5Pget_attr_creation_order(cpl, &attrs);
+    }
+    return Py_BuildValue("(II)", links, attrs);
+}

@@ -27,8 +27,9 @@ void *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl
     (void)dxpl_id, (void)req;
 
     PV_ENTER(NULL);
-    res = pv_obj_new(pv_call(H5E_FILE, "file_create", "(NINNL)", pv_str_or_none(name), flags,
-                             fapl_config(fapl_id), pv_plist_to_py(fcpl_id), (long long)fapl_id),
+    res = pv_obj_new(pv_call(H5E_FILE, "file_create", "(NINNLN)", pv_str_or_none(name), flags,
+                             fapl_config(fapl_id), pv_plist_to_py(fcpl_id), (long long)fapl_id,
+                             pv_crt_order_to_py(fcpl_id)),
                      H5I_FILE);
     PV_LEAVE();
     return res;

@@ -173,6 +173,8 @@ def _ordered_names(group: H5Group, index: str, order: str) -> list[str]:
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
     else:
+        if not getattr(group, "track_link_corder", False):
+            raise ValueError(f"creation order is not tracked for links in group {group.name!r}")
         names.sort(key=group.creation_order)
     if order == "decreasing":
         names.reverse()
@@ -253,13 +255,25 @@ def _new_file(f: H5File, vol: H5VOL, name: str, config, intent: int, fcpl=None) 
     return _hand_out(f)
 
 
-def file_create(name, flags, config, fcpl, fapl_id):
+H5P_CRT_ORDER_TRACKED = 0x0001
+
+
+def _set_crt_order(obj: H5Object, crt_order) -> None:
+    """Records whether links and attributes of a new object track creation order."""
+    links, attrs = crt_order
+    if isinstance(obj, H5Group):
+        obj.track_link_corder = bool(links & H5P_CRT_ORDER_TRACKED)
+    obj.track_attr_corder = bool(attrs & H5P_CRT_ORDER_TRACKED)
+
+
+def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0)):
     vol = connector(config)
     mode = "w-" if flags & H5F_ACC_EXCL else "w"
     if hasattr(vol, "H5VL_python_file_create"):
         f = legacy.file_create(vol, name, flags, fapl_id)
     else:
         f = vol.create_file(name, mode)
+    _set_crt_order(f, crt_order)
     return _new_file(f, vol, name, config, H5F_ACC_RDWR, fcpl)
 
 
@@ -432,6 +446,9 @@ def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: 
         raise NotImplementedError(f"copying a {source.kind} is not supported")
     _attach(new, group, name)
     copied[id(source)] = new
+    for flag in ("track_link_corder", "track_attr_corder"):
+        if hasattr(source, flag):
+            setattr(new, flag, getattr(source, flag))
     _copy_attributes(source, new, flags)
     if isinstance(source, H5Group) and not (flags & H5O_COPY_SHALLOW_HIERARCHY_FLAG and depth >= 1):
         for child_name in source.names():
@@ -458,7 +475,7 @@ def object_refresh(obj):
 
 
 # -- groups ----------------------------------------------------------------------------
-def group_create(parent, name, gcpl, intermediate):
+def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0)):
     _check_writable(parent)
     if name is None:  # H5Gcreate_anon
         group = parent.vol.group_class(None, file=_file_of(parent), gcpl=gcpl)
@@ -468,6 +485,7 @@ def group_create(parent, name, gcpl, intermediate):
         _attach(group, where, last)
     if getattr(group, "gcpl", None) is None:
         group.gcpl = gcpl
+    _set_crt_order(group, crt_order)
     return _hand_out(_attach(group, parent, None))
 
 
@@ -490,7 +508,7 @@ def group_info(obj, loc):
 
 
 # -- datasets ----------------------------------------------------------------------------
-def dataset_create(parent, name, spec, extent, creation, intermediate):
+def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order=(0, 0)):
     _check_writable(parent)
     dtype = dtype_from_spec(spec)
     shape, maxshape = extent if extent is not None else (None, None)
@@ -508,6 +526,7 @@ def dataset_create(parent, name, spec, extent, creation, intermediate):
         raise TypeError(f"create_dataset returned {type(ds).__name__}, not an h5pyvol.H5Dataset")
     if getattr(ds, "type_spec", None) is None:
         ds.type_spec = spec
+    _set_crt_order(ds, crt_order)
     return _hand_out(_attach(ds, parent, None))
 
 
@@ -608,7 +627,7 @@ def _link_value(target) -> bytes:
 def _describe_link(group: H5Group, name: str, path: Optional[str] = None):
     """(name or path, type, token, creation order, value size) for the C side."""
     target = group.get(name)
-    corder = group.creation_order(name)
+    corder = group.creation_order(name) if getattr(group, "track_link_corder", False) else -1
     if isinstance(target, SoftLink):
         return path or name, "soft", None, corder, len(_link_value(target))
     if isinstance(target, ExternalLink):
@@ -737,6 +756,8 @@ def _attr_names(obj: H5Object, index: str, order: str) -> list[str]:
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
     else:
+        if not getattr(obj, "track_attr_corder", False):
+            raise ValueError(f"creation order is not tracked for attributes of {obj.name!r}")
         names.sort(key=lambda n: getattr(obj.get_attribute(n), "corder", 0))
     if order == "decreasing":
         names.reverse()
@@ -813,7 +834,8 @@ def attr_info(obj, loc, name):
     attr = _attr_at(obj, loc, name)
     spec = attr_type(attr)
     utf8 = spec[0] == "string" and spec[2] == "utf-8"
-    return getattr(attr, "corder", -1), utf8, attr.storage_size()
+    tracked = getattr(getattr(attr, "owner", None), "track_attr_corder", False)
+    return getattr(attr, "corder", -1) if tracked else -1, utf8, attr.storage_size()
 
 
 def attr_name(obj, loc):
