@@ -24,8 +24,9 @@ void *pv_attr_create(void *obj, const H5VL_loc_params_t *loc, const char *name, 
         pv_error_from_python(H5E_ATTR, "attr_create");
     }
     else
-        res = pv_obj_new(pv_call(H5E_ATTR, "attr_create", "(ONNNNN)", o->py, pv_location(o, loc),
-                                 pv_str_or_none(name), spec, extent, pv_plist_to_py(acpl_id)),
+        res = pv_obj_new(pv_call(H5E_ATTR, "attr_create", "(ONNNNNN)", o->py, pv_location(o, loc),
+                                 pv_str_or_none(name), spec, extent, pv_plist_to_py(acpl_id),
+                                 pv_named_type_of(type_id)),
                          H5I_ATTR);
     PV_LEAVE();
     return res;
@@ -134,8 +135,14 @@ herr_t pv_attr_get(void *obj, H5VL_attr_get_args_t *args, hid_t dxpl_id, void **
         case H5VL_ATTR_GET_SPACE: /* H5Aget_space */
             ret = (args->args.get_space.space_id = pv_io_space(&pv_attr_io, o)) < 0 ? -1 : 0;
             break;
-        case H5VL_ATTR_GET_TYPE: /* H5Aget_type */
-            ret = (args->args.get_type.type_id = pv_io_type(&pv_attr_io, o)) < 0 ? -1 : 0;
+        case H5VL_ATTR_GET_TYPE: /* H5Aget_type: committed if created with one */
+            if ((r = pv_call(H5E_ATTR, "attr_named_type", "(O)", o->py))) {
+                if (r == Py_None)
+                    args->args.get_type.type_id = pv_io_type(&pv_attr_io, o);
+                else
+                    args->args.get_type.type_id = pv_register(r, H5I_DATATYPE);
+                ret = args->args.get_type.type_id < 0 ? -1 : 0;
+            }
             break;
         case H5VL_ATTR_GET_STORAGE_SIZE: /* H5Aget_storage_size */
             if ((r = pv_call(H5E_ATTR, "attr_storage_size", "(O)", o->py))) {

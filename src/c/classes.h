@@ -14,6 +14,16 @@ herr_t pv_attr_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_attr_speci
                         void **req);
 herr_t pv_attr_close(void *attr, hid_t dxpl_id, void **req);
 
+/* datatype.c */
+void  *pv_datatype_commit(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t type_id, hid_t lcpl_id,
+                          hid_t tcpl_id, hid_t tapl_id, hid_t dxpl_id, void **req);
+void  *pv_datatype_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t tapl_id, hid_t dxpl_id,
+                        void **req);
+herr_t pv_datatype_get(void *obj, H5VL_datatype_get_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_datatype_specific(void *obj, H5VL_datatype_specific_args_t *args, hid_t dxpl_id, void **req);
+herr_t pv_datatype_close(void *dt, hid_t dxpl_id, void **req);
+PyObject *pv_named_type_of(hid_t type_id); /* the committed datatype's Python object, or None */
+
 /* file.c */
 void  *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req);
 void  *pv_file_open(const char *name, unsigned flags, hid_t fapl_id, hid_t dxpl_id, void **req);

@@ -139,7 +139,7 @@ const H5VL_class_t pv_class = {
                   | H5VL_CAP_FLAG_HARD_LINKS | H5VL_CAP_FLAG_SOFT_LINKS | H5VL_CAP_FLAG_EXTERNAL_LINKS
                   | H5VL_CAP_FLAG_ITERATE | H5VL_CAP_FLAG_BY_IDX | H5VL_CAP_FLAG_CREATION_ORDER
                   | H5VL_CAP_FLAG_GET_PLIST | H5VL_CAP_FLAG_FLUSH_REFRESH | H5VL_CAP_FLAG_STORAGE_SIZE
-                  | H5VL_CAP_FLAG_FILL_VALUES,
+                  | H5VL_CAP_FLAG_FILL_VALUES | H5VL_CAP_FLAG_STORED_DATATYPES,
     .initialize   = initialize,
     .terminate    = terminate,
     .info_cls = {
@@ -172,7 +172,12 @@ const H5VL_class_t pv_class = {
         .close    = pv_dataset_close,     /* H5Dclose */
     },
     .datatype_cls = {
+        .commit   = pv_datatype_commit,   /* H5Tcommit2, H5Tcommit_anon */
+        .open     = pv_datatype_open,     /* H5Topen2 */
+        .get      = pv_datatype_get,      /* H5Tget_create_plist; HDF5 rebuilding the type */
+        .specific = pv_datatype_specific, /* H5Tflush, H5Trefresh */
         .optional = pv_unsupported_optional,
+        .close    = pv_datatype_close,    /* H5Tclose of a committed datatype */
     },
     .file_cls = {
         .create   = pv_file_create,       /* H5Fcreate */

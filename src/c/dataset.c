@@ -27,9 +27,9 @@ void *pv_dataset_create(void *obj, const H5VL_loc_params_t *loc, const char *nam
         pv_error_from_python(H5E_DATASET, "dataset_create");
     }
     else
-        res = pv_obj_new(pv_call(H5E_DATASET, "dataset_create", "(ONNNNON)", o->py, pv_str_or_none(name), spec,
+        res = pv_obj_new(pv_call(H5E_DATASET, "dataset_create", "(ONNNNONN)", o->py, pv_str_or_none(name), spec,
                                  extent, pv_dcpl_to_py(dcpl_id, type_id), intermediate ? Py_True : Py_False,
-                                 pv_crt_order_to_py(dcpl_id)),
+                                 pv_crt_order_to_py(dcpl_id), pv_named_type_of(type_id)),
                          H5I_DATASET);
     if (res)
         res->apl = H5Pcopy(dapl_id == H5P_DEFAULT ? H5P_DATASET_ACCESS_DEFAULT : dapl_id);
@@ -98,8 +98,14 @@ herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, v
         case H5VL_DATASET_GET_SPACE: /* H5Dget_space */
             ret = (args->args.get_space.space_id = pv_io_space(&pv_dataset_io, d)) < 0 ? -1 : 0;
             break;
-        case H5VL_DATASET_GET_TYPE: /* H5Dget_type */
-            ret = (args->args.get_type.type_id = pv_io_type(&pv_dataset_io, d)) < 0 ? -1 : 0;
+        case H5VL_DATASET_GET_TYPE: /* H5Dget_type: committed if created with one */
+            if ((r = pv_call(H5E_DATASET, "dataset_named_type", "(O)", d->py))) {
+                if (r == Py_None)
+                    args->args.get_type.type_id = pv_io_type(&pv_dataset_io, d);
+                else
+                    args->args.get_type.type_id = pv_register(r, H5I_DATATYPE);
+                ret = args->args.get_type.type_id < 0 ? -1 : 0;
+            }
             break;
         case H5VL_DATASET_GET_DCPL: /* H5Dget_create_plist: as created */
             if ((r = pv_call(H5E_DATASET, "dataset_dcpl", "(O)", d->py))) {

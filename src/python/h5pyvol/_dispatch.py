@@ -15,8 +15,8 @@ from typing import Optional
 import numpy as np
 
 from . import errors, legacy, registry
-from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5File, H5Group, H5Object, H5VOL,
-                  SoftLink)
+from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
+                  H5VOL, SoftLink)
 from .selection import Selection
 from .types import decode_element, dtype_from_spec, encode_element, spec_from_dtype
 
@@ -442,6 +442,8 @@ def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: 
     elif isinstance(source, H5Group):
         new = group.create_group(name)
         new.gcpl = getattr(source, "gcpl", None)
+    elif isinstance(source, H5Datatype):
+        new = group.commit_datatype(name, type_spec=source.type_spec, tcpl=getattr(source, "tcpl", None))
     else:
         raise NotImplementedError(f"copying a {source.kind} is not supported")
     _attach(new, group, name)
@@ -507,8 +509,36 @@ def group_info(obj, loc):
     return len(list(group.names())), getattr(group, "next_link_corder", 0), False
 
 
+# -- committed datatypes -----------------------------------------------------------------
+def datatype_commit(parent, name, spec, tcpl, intermediate, crt_order=(0, 0)):
+    _check_writable(parent)
+    if name is None:  # H5Tcommit_anon
+        datatype = parent.vol.datatype_class(None, file=_file_of(parent), type_spec=spec, tcpl=tcpl)
+    else:
+        where, last = _split(parent, name, intermediate)
+        datatype = where.commit_datatype(last, type_spec=spec, tcpl=tcpl)
+        _attach(datatype, where, last)
+    _set_crt_order(datatype, crt_order)
+    return _hand_out(_attach(datatype, parent, None))
+
+
+def datatype_open(parent, name):
+    datatype = _walk(parent, name)
+    if not isinstance(datatype, H5Datatype):
+        raise TypeError(f"{datatype.name!r} is a {datatype.kind}, not a committed datatype")
+    return _hand_out(datatype)
+
+
+def datatype_spec(datatype):
+    return datatype.type_spec
+
+
+def datatype_tcpl(datatype):
+    return getattr(datatype, "tcpl", None)
+
+
 # -- datasets ----------------------------------------------------------------------------
-def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order=(0, 0)):
+def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order=(0, 0), named=None):
     _check_writable(parent)
     dtype = dtype_from_spec(spec)
     shape, maxshape = extent if extent is not None else (None, None)
@@ -526,6 +556,7 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
         raise TypeError(f"create_dataset returned {type(ds).__name__}, not an h5pyvol.H5Dataset")
     if getattr(ds, "type_spec", None) is None:
         ds.type_spec = spec
+    ds.named_type = named
     _set_crt_order(ds, crt_order)
     return _hand_out(_attach(ds, parent, None))
 
@@ -535,6 +566,11 @@ def dataset_open(parent, name):
     if not isinstance(ds, H5Dataset):
         raise TypeError(f"{ds.name!r} is a {ds.kind}, not a dataset")
     return _hand_out(ds)
+
+
+def dataset_named_type(ds):
+    named = getattr(ds, "named_type", None)
+    return None if named is None else _hand_out(named)
 
 
 def dataset_type(ds):
@@ -785,18 +821,24 @@ def _attr_owner(obj, loc) -> H5Object:
     return _locate(obj, loc)
 
 
-def attr_create(obj, loc, name, spec, extent, acpl):
+def attr_create(obj, loc, name, spec, extent, acpl, named=None):
     _check_writable(obj)
     target = _locate(obj, loc)
     shape = extent[0] if extent is not None else None
     attr = target.create_attribute(name, dtype=dtype_from_spec(spec), shape=shape, type_spec=spec, acpl=acpl)
     if getattr(attr, "owner", None) is None:
         attr.owner = target
+    attr.named_type = named
     return _hand_out(attr)
 
 
 def attr_open(obj, loc, name):
     return _hand_out(_attr_at(obj, loc, name))
+
+
+def attr_named_type(attr):
+    named = getattr(attr, "named_type", None)
+    return None if named is None else _hand_out(named)
 
 
 def attr_type(attr):

@@ -188,6 +188,12 @@ class H5Group(H5Object):
         self.link(name, dataset)
         return dataset
 
+    def commit_datatype(self, name: str, *, type_spec: tuple, tcpl: Optional[bytes] = None) -> "H5Datatype":
+        """Stores a named datatype as ``name`` (one path component)."""
+        datatype = self.vol.datatype_class(self._child_path(name), file=self.file, type_spec=type_spec, tcpl=tcpl)
+        self.link(name, datatype)
+        return datatype
+
     def get(self, name: str) -> "H5Object | SoftLink | ExternalLink":
         """What is linked as ``name``: an object for a hard link, or the
         SoftLink/ExternalLink itself.  KeyError if there is none."""
@@ -226,6 +232,22 @@ class H5Group(H5Object):
 
     def _child_path(self, name: str) -> str:
         return ("" if self.name in (None, "/") else self.name) + "/" + name
+
+
+class H5Datatype(H5Object):
+    """A committed (named) datatype: an HDF5 datatype stored as an object."""
+
+    kind = "datatype"
+
+    def __init__(self, name: Optional[str] = None, *args, **kwargs):
+        super().__init__(name, *args, **kwargs)
+        self.type_spec: tuple = kwargs.get("type_spec")
+        self.tcpl: Optional[bytes] = kwargs.get("tcpl")
+
+    @property
+    def dtype(self) -> np.dtype:
+        from .types import dtype_from_spec
+        return dtype_from_spec(self.type_spec)
 
 
 class H5File(H5Group):
@@ -338,6 +360,7 @@ class H5VOL:
 
     file_class = H5File
     group_class = H5Group
+    datatype_class = H5Datatype
     dataset_class: type = ArrayDataset
 
     def __init__(self, **options):
