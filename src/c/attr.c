@@ -24,10 +24,9 @@ void *pv_attr_create(void *obj, const H5VL_loc_params_t *loc, const char *name, 
         pv_error_from_python(H5E_ATTR, "attr_create");
     }
     else
-        res = pv_obj_new(pv_call(H5E_ATTR, "attr_create", "(ONNNNNN)", o->py, pv_location(o, loc),
+        res = pv_inherit(pv_obj_new(pv_call(H5E_ATTR, "attr_create", "(ONNNNNN)", o->py, pv_location(o, loc),
                                  pv_str_or_none(name), spec, extent, pv_plist_to_py(acpl_id),
-                                 pv_named_type_of(type_id)),
-                         H5I_ATTR);
+                                 pv_named_type_of(type_id)), H5I_ATTR), o);
     PV_LEAVE();
     return res;
 }
@@ -43,8 +42,7 @@ void *pv_attr_open(void *obj, const H5VL_loc_params_t *loc, const char *name, hi
         return NULL;
     }
     PV_ENTER(NULL);
-    res = pv_obj_new(pv_call(H5E_ATTR, "attr_open", "(ONN)", o->py, pv_location(o, loc), pv_str_or_none(name)),
-                     H5I_ATTR);
+    res = pv_inherit(pv_obj_new(pv_call(H5E_ATTR, "attr_open", "(ONN)", o->py, pv_location(o, loc), pv_str_or_none(name)), H5I_ATTR), o);
     PV_LEAVE();
     return res;
 }
@@ -182,7 +180,7 @@ static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_attr_itera
     Py_INCREF(pair);
     Py_INCREF(attrs);
     Py_DECREF(result);
-    if (!(target = pv_obj_from_pair(pair, &kind))) {
+    if (!(target = pv_inherit(pv_obj_from_pair(pair, &kind), o))) {
         Py_DECREF(attrs);
         return -1;
     }

@@ -22,6 +22,9 @@ typedef struct pv_obj_t {
     PyObject  *py;   /* strong reference, released when HDF5 closes the handle */
     H5I_type_t kind; /* H5I_FILE, H5I_GROUP, H5I_DATASET, H5I_DATATYPE or H5I_ATTR */
     hid_t      apl;  /* the access property list this handle was opened with, or -1 */
+    /* Which H5Fopen/H5Fcreate this handle descends from (H5F_OBJ_LOCAL counts
+     * only those): fresh for files, inherited from the location otherwise. */
+    unsigned long file_instance;
 } pv_obj_t;
 
 /* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the
@@ -79,6 +82,7 @@ void pv_error_class_close(void);
 /* ---- objects ---------------------------------------------------------------- */
 pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind); /* steals py; NULL->NULL */
 void      pv_obj_free(pv_obj_t *obj);                /* GIL held */
+pv_obj_t *pv_inherit(pv_obj_t *child, const pv_obj_t *parent); /* same file instance; NULL->NULL */
 /* For close callbacks: after Python shut down, only the C part can go. */
 #define PV_CLOSE_AFTER_SHUTDOWN(obj)                                           \
     do {                                                                       \

@@ -481,7 +481,7 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
         }
     }
     if (H5Pfill_value_defined(dcpl, &fill_status) >= 0 && fill_status != H5D_FILL_VALUE_UNDEFINED
-        && H5Tget_class(type) != H5T_VLEN && H5Tis_variable_str(type) <= 0) {
+        && !pv_has_vlen(type)) {
         PyObject *buf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)tsize);
         if (buf) {
             memset(PyBytes_AS_STRING(buf), 0, tsize);

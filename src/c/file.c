@@ -70,6 +70,7 @@ static hid_t make_fapl(PyObject *config)
 
 typedef struct {
     PyObject *file;  /* the Python file the ids must belong to */
+    unsigned long instance; /* for H5F_OBJ_LOCAL: the file handle's instance, else 0 */
     unsigned  types; /* H5F_OBJ_* */
     size_t    max, count;
     hid_t    *ids;   /* NULL when only counting */
@@ -90,6 +91,8 @@ static herr_t scan_id(hid_t id, void *udata)
         return 0;
     if (!(obj = H5VLobject(id)))
         return 0;
+    if (scan->instance && obj->file_instance != scan->instance)
+        return 0;
     if (!(same = pv_call(H5E_FILE, "same_file", "(OO)", obj->py, scan->file))) {
         scan->failed = 1;
         return -1;
@@ -109,7 +112,7 @@ static herr_t scan_objects(pv_obj_t *file, unsigned types, size_t max, hid_t *id
     static const struct { unsigned flag; H5I_type_t type; } kinds[] = {
         {H5F_OBJ_FILE, H5I_FILE}, {H5F_OBJ_DATASET, H5I_DATASET}, {H5F_OBJ_GROUP, H5I_GROUP},
         {H5F_OBJ_DATATYPE, H5I_DATATYPE}, {H5F_OBJ_ATTR, H5I_ATTR}};
-    obj_scan_t scan = {file->py, types, max, 0, ids, 0};
+    obj_scan_t scan = {file->py, (types & H5F_OBJ_LOCAL) ? file->file_instance : 0, types, max, 0, ids, 0};
     size_t     i;
 
     for (i = 0; i < sizeof kinds / sizeof kinds[0] && !scan.failed; i++)

@@ -17,10 +17,9 @@ void *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name,
         H5Pget_create_intermediate_group(lcpl_id, &intermediate);
     PV_ENTER(NULL);
     /* name is NULL for H5Gcreate_anon */
-    res = pv_obj_new(pv_call(H5E_SYM, "group_create", "(ONNON)", o->py, pv_str_or_none(name),
+    res = pv_inherit(pv_obj_new(pv_call(H5E_SYM, "group_create", "(ONNON)", o->py, pv_str_or_none(name),
                              pv_plist_to_py(gcpl_id), intermediate ? Py_True : Py_False,
-                             pv_crt_order_to_py(gcpl_id)),
-                     H5I_GROUP);
+                             pv_crt_order_to_py(gcpl_id)), H5I_GROUP), o);
     PV_LEAVE();
     return res;
 }
@@ -36,7 +35,7 @@ void *pv_group_open(void *obj, const H5VL_loc_params_t *loc, const char *name, h
         return NULL;
     }
     PV_ENTER(NULL);
-    res = pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP);
+    res = pv_inherit(pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP), o);
     PV_LEAVE();
     return res;
 }

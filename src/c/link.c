@@ -192,7 +192,7 @@ static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_link_itera
     Py_INCREF(links);
     Py_INCREF(group);
     Py_DECREF(result);
-    if (!(target = pv_obj_new(group, H5I_GROUP)))
+    if (!(target = pv_inherit(pv_obj_new(group, H5I_GROUP), o)))
         goto fail;
     if ((gid = H5VLwrap_register(target, H5I_GROUP)) < 0) {
         pv_obj_free(target);

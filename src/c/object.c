@@ -20,7 +20,18 @@ pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
     obj->py = py;
     obj->kind = kind;
     obj->apl = H5I_INVALID_HID;
+    {
+        static unsigned long instances;
+        obj->file_instance = ++instances;
+    }
     return obj;
+}
+
+pv_obj_t *pv_inherit(pv_obj_t *child, const pv_obj_t *parent)
+{
+    if (child && parent)
+        child->file_instance = parent->file_instance;
+    return child;
 }
 
 void pv_obj_free(pv_obj_t *obj)
@@ -108,7 +119,8 @@ void *pv_object_open(void *obj, const H5VL_loc_params_t *loc, H5I_type_t *opened
     (void)dxpl_id, (void)req;
 
     PV_ENTER(NULL);
-    res = pv_obj_from_pair(pv_call(H5E_OHDR, "object_open", "(ON)", o->py, pv_location(o, loc)), opened_type);
+    res = pv_inherit(pv_obj_from_pair(pv_call(H5E_OHDR, "object_open", "(ON)", o->py, pv_location(o, loc)),
+                                      opened_type), o);
     PV_LEAVE();
     return res;
 }
@@ -177,7 +189,7 @@ herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_ar
         case H5VL_OBJECT_GET_FILE: /* H5Iget_file_id, h5py's obj.file */
             if ((r = pv_call(H5E_OHDR, "object_file", "(O)", o->py))) {
                 Py_INCREF(r);
-                *args->args.get_file.file = pv_obj_new(r, H5I_FILE);
+                *args->args.get_file.file = pv_inherit(pv_obj_new(r, H5I_FILE), o);
                 ret = *args->args.get_file.file ? 0 : -1;
             }
             break;
@@ -248,7 +260,7 @@ static herr_t visit(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_object_visit
     Py_INCREF(pair);
     Py_INCREF(entries);
     Py_DECREF(result);
-    if (!(start = pv_obj_from_pair(pair, &kind)) || (sid = H5VLwrap_register(start, kind)) < 0) {
+    if (!(start = pv_inherit(pv_obj_from_pair(pair, &kind), o)) || (sid = H5VLwrap_register(start, kind)) < 0) {
         pv_obj_free(start);
         Py_DECREF(entries);
         pv_error(H5E_OHDR, H5E_CANTREGISTER, "cannot register the object for visiting");

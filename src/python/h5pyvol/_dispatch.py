@@ -168,8 +168,12 @@ def _split(start: H5Object, path: str, create: bool = False) -> tuple[H5Group, s
     return parent, parts[-1]
 
 
-def _ordered_names(group: H5Group, index: str, order: str) -> list[str]:
+def _ordered_names(group: H5Group, index: str, order: str, fallback: bool = False) -> list[str]:
+    """Link names in an index.  Iterating by creation order needs it tracked;
+    visits (fallback) use names instead, as HDF5 does."""
     names = list(group.names())
+    if index == "crt_order" and fallback and not getattr(group, "track_link_corder", False):
+        index = "name"
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
     else:
@@ -195,6 +199,8 @@ def _by_token(start: H5Object, token: bytes) -> H5Object:
 
 
 def _locate(obj: H5Object, loc) -> H5Object:
+    if isinstance(obj, H5Attribute):  # an attribute's location is its object's
+        obj = obj.owner
     kind = loc[0]
     if kind == "self":
         return obj
@@ -366,8 +372,15 @@ def _info(target: H5Object) -> dict:
 
 
 def _refcount(target: H5Object) -> int:
-    """Hard links to the object plus H5Oincr_refcount's extra references."""
-    return max(getattr(target, "hard_links", 1), 0) + getattr(target, "extra_refcount", 0)
+    """Hard links to the object, plus H5Oincr_refcount's extra references, plus
+    (for a committed datatype) the datasets and attributes using it."""
+    return (max(getattr(target, "hard_links", 1), 0) + getattr(target, "extra_refcount", 0)
+            + getattr(target, "users", 0))
+
+
+def _use_named_type(named) -> None:
+    if named is not None:
+        named.users = getattr(named, "users", 0) + 1
 
 
 def object_info(obj, loc, fields):
@@ -386,7 +399,7 @@ def object_visit(obj, loc, index, order, fields):
     entries, seen = [(".", _info(start))], {id(start)}
 
     def visit(group: H5Group, prefix: str):
-        for name in _ordered_names(group, index, order):
+        for name in _ordered_names(group, index, order, fallback=True):
             child = group.get(name)
             if not isinstance(child, H5Object) or id(child) in seen:
                 continue
@@ -557,6 +570,7 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
     if getattr(ds, "type_spec", None) is None:
         ds.type_spec = spec
     ds.named_type = named
+    _use_named_type(named)
     _set_crt_order(ds, crt_order)
     return _hand_out(_attach(ds, parent, None))
 
@@ -598,7 +612,7 @@ def dataset_set_extent(ds, shape):
 
 def dataset_read(ds, selection, view):
     sel = Selection.from_c(selection)
-    out = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape)
+    out = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
     if hasattr(ds, "H5VL_python_dataset_read"):
         legacy.dataset_read(ds, sel, out)
     else:
@@ -642,7 +656,7 @@ def dataset_write_elements(ds, selection, items):
 def dataset_write(ds, selection, view):
     _check_writable(ds)
     sel = Selection.from_c(selection)
-    data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape)
+    data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
     if hasattr(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
     else:
@@ -718,7 +732,7 @@ def link_move(src, loc1, dst, loc2, intermediate):
         _rename_tree(target, target.name, H5Group._child_path(new_group, new_name))
 
 
-def _rename_tree(obj: H5Object, old: str, new: str):
+def _rename_tree(obj: H5Object, old: str, new: Optional[str]):
     """Open handles see the object under its new path, as natively."""
     seen, todo = set(), [obj]
     while todo:
@@ -727,7 +741,7 @@ def _rename_tree(obj: H5Object, old: str, new: str):
             continue
         seen.add(id(node))
         if node.name == old or (node.name or "").startswith(old + "/"):
-            node.name = new + node.name[len(old):]
+            node.name = None if new is None else new + node.name[len(old):]
         if isinstance(node, H5Group):
             todo.extend(t for t in (node.get(n) for n in node.names()) if isinstance(t, H5Object))
 
@@ -744,8 +758,11 @@ def link_exists(obj, loc):
 def link_delete(obj, loc):
     _check_writable(obj)
     group, name = _link_target(obj, loc)
-    group.get(name)  # KeyError for a missing link
+    target = group.get(name)  # KeyError for a missing link
     group.unlink(name)
+    path = H5Group._child_path(group, name)
+    if isinstance(target, H5Object) and target.name == path:
+        _rename_tree(target, path, None)  # open handles of it have no name any more
 
 
 def link_info(obj, loc):
@@ -775,7 +792,7 @@ def link_iterate(obj, loc, recursive, index, order):
     links, seen = [], {id(group)}
 
     def visit(g: H5Group, prefix: str):
-        for name in _ordered_names(g, index, order):
+        for name in _ordered_names(g, index, order, fallback=recursive):
             links.append(_describe_link(g, name, prefix + name))
             child = g.get(name)
             if recursive and isinstance(child, H5Group) and id(child) not in seen:
@@ -829,6 +846,7 @@ def attr_create(obj, loc, name, spec, extent, acpl, named=None):
     if getattr(attr, "owner", None) is None:
         attr.owner = target
     attr.named_type = named
+    _use_named_type(named)
     return _hand_out(attr)
 
 
@@ -854,13 +872,13 @@ def attr_acpl(attr):
 
 
 def attr_read(attr, selection, view):
-    out = np.frombuffer(view, dtype=attr.dtype).reshape(attr.shape or ())
+    out = np.frombuffer(view, dtype=attr.dtype).reshape((attr.shape or ()) + attr.dtype.shape)
     out[...] = np.asarray(attr.read(), dtype=attr.dtype).reshape(out.shape)
 
 
 def attr_write(attr, selection, view):
     _check_writable(attr)
-    attr.write(np.frombuffer(view, dtype=attr.dtype).reshape(attr.shape or ()))
+    attr.write(np.frombuffer(view, dtype=attr.dtype).reshape((attr.shape or ()) + attr.dtype.shape))
 
 
 def attr_read_elements(attr, selection):

@@ -85,7 +85,7 @@ class H5Attribute:
         return self.data
 
     def write(self, data: np.ndarray) -> None:
-        self.data = np.array(data, dtype=self.dtype).reshape(self.shape or ())
+        self.data = np.array(data, dtype=self.dtype).reshape((self.shape or ()) + self.dtype.shape)
 
     def storage_size(self) -> int:
         return 0 if self.shape is None else int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
@@ -330,6 +330,7 @@ class ArrayDataset(H5Dataset):
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
         out[...] = selection.read_from(self.data).reshape(out.shape)
+
 
     def read(self, selection: Selection) -> np.ndarray:
         return selection.read_from(self.data).copy()

@@ -98,20 +98,21 @@ class Selection:
         return self._mask()
 
     def read_from(self, array: np.ndarray) -> np.ndarray:
-        """The selected elements of ``array`` as dense data of shape ``mshape``."""
+        """The selected elements of ``array`` as dense data of shape ``mshape``
+        (followed by the element's own dims when the dtype is an array type,
+        which numpy spreads into the array's shape)."""
+        element_dims = array.shape[len(self.shape):]
         if self.kind == "none":
-            return np.empty((0,), dtype=array.dtype)
-        return array[self.index()].reshape(self.mshape)
+            return np.empty((0,) + element_dims, dtype=array.dtype)
+        return array[self.index()].reshape(self.mshape + element_dims)
 
     def write_into(self, array: np.ndarray, data: np.ndarray) -> None:
         """Stores dense ``data`` into the selected elements of ``array``."""
         if self.kind == "none":
             return
         index = self.index()
-        if self.kind in ("points", "blocks"):
-            array[index] = data.reshape(-1)
-        else:
-            array[index] = data.reshape(array[index].shape)
+        target_shape = array[index].shape
+        array[index] = data.reshape(target_shape)
 
     def __repr__(self):
         if self.kind == "hyperslab":
