@@ -158,7 +158,8 @@ static void plan_close(io_plan_t *p)
 
 /* Variable-length elements: Python returns one encoded value per element,
  * which are packed into `target` (n elements of the file type). */
-static int read_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, PyObject *sel, char *target)
+static int read_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, PyObject *sel, char *target,
+                         hid_t dxpl)
 {
     PyObject  *items = pv_call(major_of(k), k->read_elements_fn, "(OO)", o->py, sel);
     Py_ssize_t i;
@@ -172,8 +173,10 @@ static int read_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p,
         return -1;
     }
     memset(target, 0, p->n * p->fsize);
+    pv_vlen_set_allocator(dxpl);
     for (i = 0; ret == 0 && i < (Py_ssize_t)p->n; i++)
         ret = pv_vlen_pack(p->ftype, PyList_GET_ITEM(items, i), target + (size_t)i * p->fsize);
+    pv_vlen_set_allocator(H5P_DEFAULT);
     if (ret < 0) {
         pv_error_from_python(H5E_DATATYPE, k->read_elements_fn);
         pv_vlen_reclaim(p->ftype, target, (size_t)i);
@@ -235,7 +238,8 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
         goto done;
     }
     if (p.vlen) {
-        if (read_elements(k, o, &p, sel, target) < 0)
+        /* packed straight into the caller's buffer: their allocator */
+        if (read_elements(k, o, &p, sel, target, target == buf ? dxpl : H5P_DEFAULT) < 0)
             goto done;
     }
     else if (call_with_view(k, o, k->read_fn, sel, target, p.n * p.fsize, 1) < 0)

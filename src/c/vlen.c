@@ -15,6 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The caller's vlen allocator (H5Pset_vlen_mem_manager on the transfer
+ * property list) while a read packs elements; malloc otherwise. */
+static H5MM_allocate_t alloc_func;
+static void           *alloc_info;
+
+void pv_vlen_set_allocator(hid_t dxpl)
+{
+    H5MM_free_t free_func;
+    void       *free_info;
+
+    alloc_func = NULL;
+    alloc_info = NULL;
+    if (dxpl != H5P_DEFAULT && dxpl >= 0)
+        H5Pget_vlen_mem_manager(dxpl, &alloc_func, &alloc_info, &free_func, &free_info);
+}
+
+static void *vlen_alloc(size_t size)
+{
+    return alloc_func ? alloc_func(size, alloc_info) : malloc(size);
+}
+
 int pv_has_vlen(hid_t t)
 {
     H5T_class_t cls = H5Tget_class(t);
@@ -127,7 +148,7 @@ int pv_vlen_pack(hid_t t, PyObject *o, char *p)
 
     if (cls == H5T_STRING && H5Tis_variable_str(t) > 0) {
         char *copy;
-        if (PyBytes_AsStringAndSize(o, &buf, &len) < 0 || !(copy = malloc((size_t)len + 1)))
+        if (PyBytes_AsStringAndSize(o, &buf, &len) < 0 || !(copy = vlen_alloc((size_t)len + 1)))
             return -1;
         memcpy(copy, buf, (size_t)len);
         copy[len] = '\0';
@@ -144,7 +165,7 @@ int pv_vlen_pack(hid_t t, PyObject *o, char *p)
             if (PyBytes_AsStringAndSize(o, &buf, &len) < 0)
                 ret = -1;
             else if (len) {
-                if (!(v->p = malloc((size_t)len)))
+                if (!(v->p = vlen_alloc((size_t)len)))
                     ret = -1;
                 else {
                     memcpy(v->p, buf, (size_t)len);
@@ -155,8 +176,10 @@ int pv_vlen_pack(hid_t t, PyObject *o, char *p)
         else if ((n = PySequence_Size(o)) < 0)
             ret = -1;
         else if (n) {
-            if (!(v->p = calloc((size_t)n, size)))
+            if (!(v->p = vlen_alloc((size_t)n * size)))
                 ret = -1;
+            else
+                memset(v->p, 0, (size_t)n * size);
             v->len = (size_t)n;
             for (i = 0; ret == 0 && i < n; i++) {
                 PyObject *item = PySequence_GetItem(o, i);
