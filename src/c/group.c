@@ -95,8 +95,15 @@ herr_t pv_group_specific(void *obj, H5VL_group_specific_args_t *args, hid_t dxpl
         case H5VL_GROUP_REFRESH: /* H5Grefresh */
             ret = pv_call_void(H5E_SYM, "object_refresh", "(O)", o->py);
             break;
-        default: /* H5Fmount / H5Funmount */
-            pv_error(H5E_SYM, H5E_UNSUPPORTED, "mounting files is not supported by H5PyVOL");
+        case H5VL_GROUP_MOUNT: /* H5Fmount */
+            ret = pv_call_void(H5E_SYM, "group_mount", "(ONO)", o->py, pv_str_or_none(args->args.mount.name),
+                               ((pv_obj_t *)args->args.mount.child_file)->py);
+            break;
+        case H5VL_GROUP_UNMOUNT: /* H5Funmount */
+            ret = pv_call_void(H5E_SYM, "group_unmount", "(ON)", o->py, pv_str_or_none(args->args.unmount.name));
+            break;
+        default:
+            pv_error(H5E_SYM, H5E_UNSUPPORTED, "group operation %d is not supported", (int)args->op_type);
     }
     PV_LEAVE();
     return ret;

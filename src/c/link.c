@@ -4,21 +4,21 @@
 #include <string.h>
 
 /* Python describes a link as (name, type, token, corder, value_size) with
- * type "hard", "soft" or "external". */
+ * type an H5L_type_t value (hard 0, soft 1, external 64, user-defined 65+). */
 static int fill_linfo(PyObject *desc, const char **name, H5L_info2_t *info)
 {
-    const char *type;
-    PyObject   *token;
-    long long   corder;
-    Py_ssize_t  valsize;
+    int        type;
+    PyObject  *token;
+    long long  corder;
+    Py_ssize_t valsize;
 
     memset(info, 0, sizeof *info);
-    if (!PyArg_ParseTuple(desc, "zsOLn", name, &type, &token, &corder, &valsize))
+    if (!PyArg_ParseTuple(desc, "ziOLn", name, &type, &token, &corder, &valsize))
         return -1;
-    info->type = !strcmp(type, "soft") ? H5L_TYPE_SOFT : !strcmp(type, "external") ? H5L_TYPE_EXTERNAL : H5L_TYPE_HARD;
+    info->type = (H5L_type_t)type;
     info->corder_valid = corder >= 0;
     info->corder = corder;
-    info->cset = H5T_CSET_UTF8;
+    info->cset = H5T_CSET_ASCII;
     if (info->type == H5L_TYPE_HARD)
         return token == Py_None ? 0 : pv_token_from_py(token, &info->u.token);
     info->u.val_size = (size_t)valsize;
@@ -62,9 +62,10 @@ herr_t pv_link_create(H5VL_link_create_args_t *args, void *obj, const H5VL_loc_p
                 && H5Lunpack_elink_val(args->args.ud.buf, args->args.ud.buf_size, &flags, &file, &path) >= 0)
                 ret = pv_call_void(H5E_LINK, "link_create_external", "(ONNNO)", o->py, pv_location(o, loc),
                                    pv_str_or_none(file), pv_str_or_none(path), intermediate ? Py_True : Py_False);
-            else
-                pv_error(H5E_LINK, H5E_UNSUPPORTED, "user-defined link type %d is not supported",
-                         (int)args->args.ud.type);
+            else /* H5Lcreate_ud: kept as its type and bytes */
+                ret = pv_call_void(H5E_LINK, "link_create_ud", "(ONiy#O)", o->py, pv_location(o, loc),
+                                   (int)args->args.ud.type, (const char *)args->args.ud.buf,
+                                   (Py_ssize_t)args->args.ud.buf_size, intermediate ? Py_True : Py_False);
             break;
         default:
             pv_error(H5E_LINK, H5E_UNSUPPORTED, "link create operation %d is not supported", (int)args->op_type);

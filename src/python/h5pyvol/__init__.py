@@ -5,13 +5,13 @@ Subclass :class:`H5VOL` (and :class:`H5Dataset`, :class:`H5Group`,
 ``HDF5_VOL_CONNECTOR="H5PyVOL module=<module> class=<Class>"``.
 """
 from .api import (ArrayDataset, DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
-                  H5VOL, SoftLink)
+                  H5VOL, SoftLink, UserLink)
 from .errors import ConnectorConfigError, H5PyVOLError, NameExistsError
 from .paths import plugin_dir
 from .selection import Selection
 
 __all__ = [
     "H5VOL", "H5File", "H5Group", "H5Dataset", "H5Attribute", "H5Datatype", "H5Object", "ArrayDataset", "DatasetCreation",
-    "SoftLink", "ExternalLink", "Selection", "H5PyVOLError", "NameExistsError", "ConnectorConfigError", "plugin_dir",
+    "SoftLink", "ExternalLink", "UserLink", "Selection", "H5PyVOLError", "NameExistsError", "ConnectorConfigError", "plugin_dir",
 ]
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import errors, legacy, registry
 from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
-                  H5VOL, SoftLink)
+                  H5VOL, SoftLink, UserLink)
 from .selection import Selection
 from .types import decode_element, dtype_from_spec, encode_element, spec_from_dtype
 
@@ -128,6 +128,9 @@ def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0) -> H
             child = node.create_group(part)
             _attach(child, node, part)
         node = _follow(node, child, depth)
+        mounted = getattr(node, "mounted_file", None)
+        if mounted is not None:  # H5Fmount: the child file's root stands in for the group
+            node = mounted
     return node
 
 
@@ -141,6 +144,8 @@ def _follow(group: H5Group, target, depth: int = 0) -> H5Object:
         return _walk(group, target.path, depth=depth + 1)
     if isinstance(target, ExternalLink):
         return _walk(_open_external(group, target.filename), target.path, depth=depth + 1)
+    if isinstance(target, UserLink):
+        raise KeyError(f"user-defined link (type {target.type}) in {group.name!r} cannot be traversed by H5PyVOL")
     raise TypeError(f"group {group.name!r} holds {type(target).__name__}, not a link")
 
 
@@ -511,6 +516,23 @@ def group_open(parent, name):
     return _hand_out(group)
 
 
+def group_mount(obj, name, child):
+    group = _walk(obj, name)
+    if not isinstance(group, H5Group) or getattr(group, "mounted_file", None) is not None:
+        raise ValueError(f"cannot mount a file on {name!r}")
+    group.mounted_file = _hand_out(_file_of(child))  # mounted files stay open
+
+
+def group_unmount(obj, name):
+    parent, last = _split(obj, name)
+    group = _follow(parent, parent.get(last))
+    child = getattr(group, "mounted_file", None)
+    if child is None:
+        raise ValueError(f"no file is mounted on {name!r}")
+    group.mounted_file = None
+    object_close(child)
+
+
 def group_gcpl(group):
     return getattr(group, "gcpl", None)
 
@@ -519,7 +541,7 @@ def group_info(obj, loc):
     group = _locate(obj, loc)
     if not isinstance(group, H5Group):
         raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
-    return len(list(group.names())), getattr(group, "next_link_corder", 0), False
+    return len(list(group.names())), getattr(group, "next_link_corder", 0), bool(getattr(group, "mounted_file", None))
 
 
 # -- committed datatypes -----------------------------------------------------------------
@@ -671,18 +693,25 @@ def _link_value(target) -> bytes:
         return target.path.encode() + b"\0"
     if isinstance(target, ExternalLink):
         return b"\0" + target.filename.encode() + b"\0" + target.path.encode() + b"\0"
+    if isinstance(target, UserLink):
+        return target.value
     return b""
 
 
+H5L_TYPE_HARD, H5L_TYPE_SOFT, H5L_TYPE_EXTERNAL = 0, 1, 64
+
+
 def _describe_link(group: H5Group, name: str, path: Optional[str] = None):
-    """(name or path, type, token, creation order, value size) for the C side."""
+    """(name or path, H5L type, token, creation order, value size) for the C side."""
     target = group.get(name)
     corder = group.creation_order(name) if getattr(group, "track_link_corder", False) else -1
     if isinstance(target, SoftLink):
-        return path or name, "soft", None, corder, len(_link_value(target))
+        return path or name, H5L_TYPE_SOFT, None, corder, len(_link_value(target))
     if isinstance(target, ExternalLink):
-        return path or name, "external", None, corder, len(_link_value(target))
-    return path or name, "hard", target.token, corder, 0
+        return path or name, H5L_TYPE_EXTERNAL, None, corder, len(_link_value(target))
+    if isinstance(target, UserLink):
+        return path or name, target.type, None, corder, len(target.value)
+    return path or name, H5L_TYPE_HARD, target.token, corder, 0
 
 
 def _new_link(obj, loc, intermediate, target):
@@ -709,6 +738,10 @@ def link_create_soft(obj, loc, path, intermediate):
 
 def link_create_external(obj, loc, filename, path, intermediate):
     _new_link(obj, loc, intermediate, ExternalLink(filename, path))
+
+
+def link_create_ud(obj, loc, link_type, value, intermediate):
+    _new_link(obj, loc, intermediate, UserLink(link_type, bytes(value)))
 
 
 def link_copy(src, loc1, dst, loc2, intermediate):

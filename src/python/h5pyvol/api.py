@@ -94,6 +94,14 @@ class H5Attribute:
         """Called when HDF5 closes the last handle to this attribute."""
 
 
+@dataclass(frozen=True)
+class UserLink:
+    """A user-defined link (H5Lcreate_ud): its type (>= 65) and its bytes.
+    Kept and listed; H5PyVOL cannot traverse it."""
+    type: int
+    value: bytes
+
+
 class H5Object:
     """Something HDF5 hands out a handle for; it may carry attributes.
 
