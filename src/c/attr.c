@@ -191,7 +191,12 @@ static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_attr_itera
         return -1;
     }
     n = PyList_GET_SIZE(attrs);
-    for (i = it->idx ? (Py_ssize_t)*it->idx : 0; i < n && ret == 0; i++) {
+    if (it->idx && *it->idx > (hsize_t)n) {
+        pv_error(H5E_ATTR, H5E_BADRANGE, "iteration index %llu is past the %zd attributes",
+                 (unsigned long long)*it->idx, n);
+        ret = -1;
+    }
+    for (i = it->idx ? (Py_ssize_t)*it->idx : 0; ret == 0 && i < n; i++) {
         const char    *name;
         long long      corder;
         int            utf8;

@@ -131,6 +131,7 @@ PyObject *pv_vlen_unpack(hid_t type_id, const char *element);
 int       pv_vlen_pack(hid_t type_id, PyObject *value, char *element);
 void      pv_vlen_reclaim(hid_t type_id, void *buf, size_t n);
 void      pv_vlen_set_allocator(hid_t dxpl_id); /* the caller's H5Pset_vlen_mem_manager, or malloc */
+void      pv_vlen_set_ref_file(PyObject *file); /* the file references read now point into */
 /* Is `id` H5P_DEFAULT or a property list of class `cls`?  Records an error if not. */
 int pv_check_plist(hid_t id, hid_t cls, const char *what);
 /* Is the link access property list of the current API call valid?  HDF5

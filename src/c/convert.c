@@ -480,18 +480,22 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
             chunks = dims_tuple(rank, dims, 0);
         }
     }
-    if (H5Pfill_value_defined(dcpl, &fill_status) >= 0 && fill_status != H5D_FILL_VALUE_UNDEFINED
-        && !pv_has_vlen(type)) {
-        PyObject *buf = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)tsize);
-        if (buf) {
-            memset(PyBytes_AS_STRING(buf), 0, tsize);
-            if (H5Pget_fill_value(dcpl, type, PyBytes_AS_STRING(buf)) >= 0) {
+    if (H5Pfill_value_defined(dcpl, &fill_status) >= 0 && fill_status != H5D_FILL_VALUE_UNDEFINED) {
+        /* bytes of one element; for vlen types the element as a Python value */
+        char *buf = calloc(1, tsize);
+        if (buf && H5Pget_fill_value(dcpl, type, buf) >= 0) {
+            PyObject *value = pv_has_vlen(type) ? pv_vlen_unpack(type, buf)
+                                                : PyBytes_FromStringAndSize(buf, (Py_ssize_t)tsize);
+            if (pv_has_vlen(type))
+                pv_vlen_reclaim(type, buf, 1);
+            if (value) {
                 Py_DECREF(fill);
-                fill = buf;
+                fill = value;
             }
             else
-                Py_DECREF(buf);
+                PyErr_Clear();
         }
+        free(buf);
     }
     filters = PyList_New(0);
     for (i = 0; filters && i < nfilters; i++) {

@@ -174,9 +174,11 @@ static int read_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p,
     }
     memset(target, 0, p->n * p->fsize);
     pv_vlen_set_allocator(dxpl);
+    pv_vlen_set_ref_file(o->py);
     for (i = 0; ret == 0 && i < (Py_ssize_t)p->n; i++)
         ret = pv_vlen_pack(p->ftype, PyList_GET_ITEM(items, i), target + (size_t)i * p->fsize);
     pv_vlen_set_allocator(H5P_DEFAULT);
+    pv_vlen_set_ref_file(NULL);
     if (ret < 0) {
         pv_error_from_python(H5E_DATATYPE, k->read_elements_fn);
         pv_vlen_reclaim(p->ftype, target, (size_t)i);
@@ -238,8 +240,9 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
         goto done;
     }
     if (p.vlen) {
-        /* packed straight into the caller's buffer: their allocator */
-        if (read_elements(k, o, &p, sel, target, target == buf ? dxpl : H5P_DEFAULT) < 0)
+        /* Unconverted elements end up in the caller's buffer: their allocator.
+         * Converted ones are reallocated by H5Tconvert and ours freed here. */
+        if (read_elements(k, o, &p, sel, target, p.same_type ? dxpl : H5P_DEFAULT) < 0)
             goto done;
     }
     else if (call_with_view(k, o, k->read_fn, sel, target, p.n * p.fsize, 1) < 0)

@@ -201,7 +201,11 @@ static herr_t iterate(pv_obj_t *o, const H5VL_loc_params_t *loc, H5VL_link_itera
         goto fail;
     }
     n = PyList_GET_SIZE(links);
-    for (i = (Py_ssize_t)start; i < n && ret == 0; i++) {
+    if (start > (hsize_t)n) {
+        pv_error(H5E_LINK, H5E_BADRANGE, "iteration index %llu is past the %zd links", (unsigned long long)start, n);
+        ret = -1;
+    }
+    for (i = (Py_ssize_t)start; ret == 0 && i < n; i++) {
         const char    *name;
         H5L_info2_t    info;
         PyThreadState *ts;

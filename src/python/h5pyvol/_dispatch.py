@@ -297,6 +297,16 @@ def file_open(name, flags, config, fapl_id):
     return _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
 
 
+def reference_file(obj, filename):
+    """A file handle for rebuilding a reference read from ``obj``'s file."""
+    f = _file_of(obj) if obj is not None else None
+    if f is not None and str(f.filename) == filename:
+        return _hand_out(f)
+    if f is None:
+        raise ValueError(f"no file to resolve a reference into {filename!r}")
+    return _hand_out(_open_external(f, filename))
+
+
 def file_close(f):
     object_close(f)
 
@@ -453,8 +463,7 @@ def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: 
         return
     if isinstance(source, H5Dataset):
         new = group.create_dataset(name, dtype=source.dtype, shape=source.shape, maxshape=source.maxshape,
-                                   creation=source.creation)
-        new.type_spec = dataset_type(source)
+                                   creation=source.creation, type_spec=dataset_type(source))
         if source.shape is not None:
             new.write(Selection.all(source.shape), source.read(Selection.all(source.shape)))
     elif isinstance(source, H5Group):
@@ -577,7 +586,7 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
     _check_writable(parent)
     dtype = dtype_from_spec(spec)
     shape, maxshape = extent if extent is not None else (None, None)
-    kwargs = dict(dtype=dtype, shape=shape, maxshape=maxshape, creation=DatasetCreation(**creation))
+    kwargs = dict(dtype=dtype, shape=shape, maxshape=maxshape, creation=DatasetCreation(**creation), type_spec=spec)
     if name is None:  # H5Dcreate_anon
         ds = parent.vol.dataset_class(None, file=_file_of(parent), **kwargs)
     else:
@@ -642,17 +651,21 @@ def dataset_read(ds, selection, view):
 
 
 def _decoded(spec, dtype, items, shape) -> np.ndarray:
+    """Elements that arrived from C as an array of ``shape`` (numpy spreads an
+    array type's own dims after it)."""
     data = np.empty(len(items), dtype=dtype)
     for i, raw in enumerate(items):
         data[i] = decode_element(spec, raw)
-    return data.reshape(shape)
+    return data.reshape(tuple(shape) + dtype.shape)
 
 
 def _encoded(spec, values, count) -> list:
-    flat = np.asarray(values, dtype=object if values is None else None).reshape(-1) if count else []
-    if len(flat) != count:
-        raise ValueError(f"connector returned {len(flat)} elements, expected {count}")
-    return [encode_element(spec, v) for v in flat]
+    """``count`` elements of ``values`` in the form C packs."""
+    element_dims = tuple(spec[1]) if spec[0] == "array" else ()
+    values = np.asarray(values)
+    if values.size != count * int(np.prod(element_dims, dtype=np.int64)):
+        raise ValueError(f"connector returned {values.size} values, expected {count} elements")
+    return [encode_element(spec, v) for v in values.reshape((count,) + element_dims)]
 
 
 def dataset_read_elements(ds, selection):

@@ -189,10 +189,13 @@ class H5Group(H5Object):
         return group
 
     def create_dataset(self, name: str, *, dtype: np.dtype, shape: tuple, maxshape: tuple,
-                       creation: DatasetCreation) -> "H5Dataset":
-        """Creates and links a dataset called ``name`` (one path component)."""
+                       creation: DatasetCreation, type_spec: Optional[tuple] = None) -> "H5Dataset":
+        """Creates and links a dataset called ``name`` (one path component).
+
+        ``type_spec`` is the exact HDF5 datatype (see types.py); ``dtype`` is
+        its numpy form."""
         dataset = self.vol.dataset_class(self._child_path(name), file=self.file, dtype=dtype,
-                                         shape=shape, maxshape=maxshape, creation=creation)
+                                         shape=shape, maxshape=maxshape, creation=creation, type_spec=type_spec)
         self.link(name, dataset)
         return dataset
 
@@ -321,11 +324,30 @@ class H5Dataset(H5Object):
         """Bytes of storage the data takes (H5Dget_storage_size)."""
         return int(np.prod(self.shape or (), dtype=np.int64)) * self.dtype.itemsize
 
+    def fill_value(self):
+        """One element holding the fill value, or None when it is undefined."""
+        fill = self.creation.fillvalue
+        if fill is None:
+            return None
+        if isinstance(fill, bytes) and not self.dtype.hasobject:
+            return np.frombuffer(fill, dtype=self.dtype)[0]
+        from .types import decode_element, spec_from_dtype
+        spec = self.type_spec or spec_from_dtype(self.dtype)
+        return decode_element(spec, fill)  # variable-length types: a Python value
+
     def fill_array(self) -> np.ndarray:
         """A new array of the dataset's extent holding its fill value."""
         array = np.zeros(self.shape or (), dtype=self.dtype)
-        if self.creation.fillvalue is not None:
-            array[...] = np.frombuffer(self.creation.fillvalue, dtype=self.dtype)[0]
+        fill = self.fill_value()
+        if fill is not None:
+            if self.dtype.hasobject:
+                flat = array.reshape(-1)
+                for i in range(flat.size):
+                    flat[i] = fill
+            else:
+                array[...] = fill
+        elif self.dtype.hasobject and self.dtype.fields is None:
+            array.fill(None)
         return array
 
 
@@ -334,7 +356,7 @@ class ArrayDataset(H5Dataset):
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
-        self.data = self.fill_array() if self.shape is not None else None
+        self.data = None if self.shape is None else self.fill_array()
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
         out[...] = selection.read_from(self.data).reshape(out.shape)

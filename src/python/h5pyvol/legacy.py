@@ -21,10 +21,11 @@ def file_open(vol, name, flags, fapl_id):
     return vol.H5VL_python_file_open(name, flags, fapl_id, H5P_DEFAULT, None)
 
 
-def dataset_create(parent, name, *, dtype, shape, maxshape, creation):
+def dataset_create(parent, name, *, dtype, shape, maxshape, creation, type_spec=None):
     ds = parent.H5VL_python_dataset_create(None, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT, None)
     # The original API never told the dataset its type or extent.
     ds.dtype, ds.shape, ds.maxshape, ds.creation = np.dtype(dtype), shape, maxshape, creation
+    ds.type_spec = type_spec
     parent.link(name, ds)
     return ds
 

@@ -98,8 +98,10 @@ def spec_from_dtype(dtype) -> tuple:
 # compounds.
 
 def has_vlen(spec) -> bool:
+    """Whether elements cross as Python values: they hold vlen data or
+    H5R_ref_t references (which C describes as tuples, see src/c/vlen.c)."""
     kind = spec[0]
-    if kind == "vlen" or (kind == "string" and spec[1] < 0):
+    if kind == "vlen" or (kind == "string" and spec[1] < 0) or spec == ("reference", "ref"):
         return True
     if kind == "compound":
         return any(has_vlen(m[2]) for m in spec[2])
@@ -116,7 +118,11 @@ def _is_empty(value) -> bool:
 def decode_element(spec, raw):
     """The Python value of one element that arrived from C."""
     kind = spec[0]
+    if spec == ("reference", "ref"):
+        return tuple(raw)  # ("object", file, path), ("region", ...), ("attr", ...) or ("null",)
     if kind == "string" and spec[1] < 0:
+        if raw is None:  # a NULL string
+            return None
         return raw.decode("utf-8", "surrogateescape") if spec[2] == "utf-8" else raw
     if kind == "vlen":
         base = spec[1]
@@ -135,9 +141,11 @@ def decode_element(spec, raw):
 def encode_element(spec, value):
     """One element in the form C packs (inverse of decode_element)."""
     kind = spec[0]
+    if spec == ("reference", "ref"):
+        return ("null",) if _is_empty(value) else tuple(value)
     if kind == "string" and spec[1] < 0:
         if _is_empty(value):
-            return b""
+            return None  # NULL, as an unwritten element natively
         return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
     if kind == "vlen":
         base = spec[1]
