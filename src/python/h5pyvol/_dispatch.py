@@ -854,9 +854,7 @@ def _attr_names(obj: H5Object, index: str, order: str) -> list[str]:
     names = list(obj.attribute_names())
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
-    else:
-        if not getattr(obj, "track_attr_corder", False):
-            raise ValueError(f"creation order is not tracked for attributes of {obj.name!r}")
+    else:  # attributes always carry their creation index, tracked or not (as natively)
         names.sort(key=lambda n: getattr(obj.get_attribute(n), "corder", 0))
     if order == "decreasing":
         names.reverse()
@@ -940,8 +938,7 @@ def attr_info(obj, loc, name):
     attr = _attr_at(obj, loc, name)
     spec = attr_type(attr)
     utf8 = spec[0] == "string" and spec[2] == "utf-8"
-    tracked = getattr(getattr(attr, "owner", None), "track_attr_corder", False)
-    return getattr(attr, "corder", -1) if tracked else -1, utf8, attr.storage_size()
+    return getattr(attr, "corder", 0), utf8, attr.storage_size()
 
 
 def attr_name(obj, loc):

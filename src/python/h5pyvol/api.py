@@ -145,6 +145,8 @@ class H5Object:
     def delete_attribute(self, name: str) -> None:
         self.get_attribute(name)
         del self.attributes[name]
+        if not self.attributes:  # as HDF5 does, creation indexes start anew
+            self.next_attribute_corder = 0
 
     def rename_attribute(self, old: str, new: str) -> None:
         if new in self.attributes:
