@@ -60,3 +60,13 @@ def test_files_groups_links_objects_match_native(run_c):
     assert "after extend: 1 2 3 0 0 0 0" in ours.stdout
     assert "stopped at index 2" in ours.stdout
     assert "  ext: external" in ours.stdout
+
+
+def test_references_round_trip_like_native(run_c):
+    native = run_c("refs_app.c", connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_c("refs_app.c")
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "region selects 4 elements: 20 30 40 50" in ours.stdout
+    assert "attribute through its reference: 30" in ours.stdout

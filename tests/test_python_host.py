@@ -134,3 +134,43 @@ def test_bare_python_host_via_ctypes(run_py, python):
     result = run_py(CTYPES_HOST, libhdf5, **kwargs, **extra)
     assert result.returncode == 0, result.output
     assert "ctypes host read [5, 4, 3, 2, 1]" in result.stdout
+
+
+H5PY_DATA_MODEL = r"""
+import h5py, numpy as np
+with h5py.File("m.h5", "w") as f:
+    d = f.create_dataset("d", data=np.arange(6).reshape(2, 3))
+    d.attrs["units"] = "m/s"
+    d.attrs["scale"] = 2.5
+    d.attrs["vec"] = np.arange(4, dtype="i2")
+    d.attrs["scale"] = 3.5
+    del d.attrs["vec"]
+    f.attrs["title"] = np.bytes_("hello")
+    s = f.create_dataset("vstr", (3,), dtype=h5py.string_dtype())
+    s[:] = ["alpha", "β", ""]
+    v = f.create_dataset("ragged", (3,), dtype=h5py.vlen_dtype("i4"))
+    v[0] = [1, 2, 3]; v[1] = []; v[2] = [7]
+    f["named"] = np.dtype([("x", "<i4"), ("y", "<f8")])
+    t = f.create_dataset("typed", (2,), dtype=f["named"])
+    t["x"] = [5, 6]
+    e = f.create_dataset("enum", data=np.array([0, 1, 1], dtype="u1"),
+                         dtype=h5py.enum_dtype({"OFF": 0, "ON": 1}, basetype="u1"))
+    f["flags"] = np.array([True, False])
+with h5py.File("m.h5", "r") as f:
+    d = f["d"]
+    print("attrs", d.attrs["units"], d.attrs["scale"], "vec" in d.attrs, f.attrs["title"])
+    print("vstr", [x.decode() for x in f["vstr"][...]], f["vstr"].asstr()[1])
+    print("ragged", [x.tolist() for x in f["ragged"][...]])
+    print("named", f["typed"].dtype == f["named"].dtype, f["typed"][...].tolist(), f["named"].id.committed())
+    print("enum", h5py.check_enum_dtype(f["enum"].dtype), f["enum"][...].tolist())
+    print("bool", f["flags"][...].tolist(), f["flags"].dtype)
+"""
+
+
+def test_h5py_data_model_like_native(run_py):
+    native = run_py(H5PY_DATA_MODEL, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(H5PY_DATA_MODEL)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "ragged [[1, 2, 3], [], [7]]" in ours.stdout
