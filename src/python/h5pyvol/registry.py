@@ -20,8 +20,9 @@ from .errors import ConnectorConfigError
 #: connectors known by name: name -> "module:Class"
 BUILTIN = {
     "memory": "h5pyvol.connectors.memory:MemoryVOL",
+    "store": "h5pyvol.store.connector:StoreVOL",
 }
-DEFAULT = "memory"
+DEFAULT = "store"
 
 
 def parse_info(config: str | None) -> dict[str, str]:

@@ -1,0 +1,192 @@
+"""The key-value interface every storage backend implements, and the two
+local ones (memory, directory).
+
+Keys are "/"-separated strings relative to the store's root, such as
+"grp/data/zarr.json" or "grp/data/c/0/1".  Values are bytes.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from typing import Iterator, Optional
+
+
+class KVStore(ABC):
+    """What the store connector needs from a backend.
+
+    Contract: ``get`` returns None for a missing key (never raises
+    KeyError); ``put`` replaces a value atomically (a reader sees the old or
+    the new bytes, never a mix); ``list`` yields every key under a prefix.
+    """
+
+    #: whether put_if_absent is atomic against other processes
+    supports_conditional_put = False
+
+    @abstractmethod
+    def get(self, key: str) -> Optional[bytes]: ...
+
+    @abstractmethod
+    def put(self, key: str, value: bytes) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Removes a key; a missing key is not an error."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]: ...
+
+    def get_range(self, key: str, start: int, length: int) -> Optional[bytes]:
+        value = self.get(key)
+        return None if value is None else value[start:start + length]
+
+    def put_if_absent(self, key: str, value: bytes) -> bool:
+        """Stores ``value`` unless ``key`` exists; True if stored."""
+        if self.get(key) is not None:
+            return False
+        self.put(key, value)
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def delete_prefix(self, prefix: str) -> None:
+        for key in list(self.list(prefix)):
+            self.delete(key)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class MemoryKV(KVStore):
+    """Keys in a dict, for the life of the process; copies every value."""
+
+    supports_conditional_put = True
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self._data: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        return self._data.get(key)
+
+    def put(self, key, value):
+        self._data[key] = bytes(value)
+
+    def put_if_absent(self, key, value):
+        with self._lock:
+            if key in self._data:
+                return False
+            self._data[key] = bytes(value)
+            return True
+
+    def delete(self, key):
+        self._data.pop(key, None)
+
+    def list(self, prefix=""):
+        return iter([k for k in list(self._data) if k.startswith(prefix)])
+
+    def describe(self):
+        return f"mem://{self.name}"
+
+
+class DirectoryKV(KVStore):
+    """Keys as files under a directory.  Writes go to a temporary file that
+    is renamed into place, so a killed writer never leaves a torn value."""
+
+    supports_conditional_put = True
+
+    def __init__(self, root: str, fsync: bool = False):
+        self.root = os.path.abspath(root)
+        self.fsync = fsync
+
+    def _path(self, key: str) -> str:
+        parts = key.split("/")
+        if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"unsafe store key {key!r}")
+        return os.path.join(self.root, *parts)
+
+    def get(self, key):
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def get_range(self, key, start, length):
+        try:
+            with open(self._path(key), "rb") as f:
+                f.seek(start)
+                return f.read(length)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def put(self, key, value):
+        path = self._path(key)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(value)
+                if self.fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def put_if_absent(self, key, value):
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(value)
+        try:
+            os.link(tmp, path)  # atomic: fails if the key exists
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
+    def delete(self, key):
+        try:
+            os.unlink(self._path(key))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass
+
+    def list(self, prefix=""):
+        base = self.root
+        for directory, dirs, files in os.walk(base):
+            rel = os.path.relpath(directory, base)
+            rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix and not (rel.startswith(prefix) or prefix.startswith(rel)):
+                dirs[:] = []
+                continue
+            for name in files:
+                if name.startswith(".tmp-"):
+                    continue
+                key = rel + name
+                if key.startswith(prefix):
+                    yield key
+
+    def delete_prefix(self, prefix):
+        super().delete_prefix(prefix)
+        # drop directories emptied by the deletion
+        start = self.root if not prefix else os.path.join(self.root, *prefix.rstrip("/").split("/"))
+        for directory, _, _ in sorted(os.walk(start), key=lambda t: -len(t[0])):
+            try:
+                if directory != self.root:
+                    os.rmdir(directory)
+            except OSError:
+                pass
+
+    def describe(self):
+        return self.root
