@@ -89,7 +89,10 @@ def run_c(build_c, tmp_path):
     """run_c(source, *args, connector=..., **env) -> Result, in tmp_path."""
     def runner(source, *args, connector="H5PyVOL", cwd=None, **extra) -> Result:
         exe = build_c(source)
-        result = run([exe, *args], vol_env(connector, **extra), cwd or tmp_path)
+        # native HDF5 writes files where the store writes directories: keep them apart
+        cwd = cwd or tmp_path / ("native" if connector is None else "vol")
+        cwd.mkdir(exist_ok=True)
+        result = run([exe, *args], vol_env(connector, **extra), cwd)
         assert_no_crash(result)
         return result
     return runner
@@ -101,7 +104,9 @@ def run_py(tmp_path):
     def runner(code, *args, connector="H5PyVOL", python=sys.executable, cwd=None, **extra) -> Result:
         script = tmp_path / "script.py"
         script.write_text(code)
-        result = run([python, script, *args], vol_env(connector, **extra), cwd or tmp_path)
+        cwd = cwd or tmp_path / ("native" if connector is None else "vol")
+        cwd.mkdir(exist_ok=True)
+        result = run([python, script, *args], vol_env(connector, **extra), cwd)
         assert_no_crash(result)
         return result
     return runner

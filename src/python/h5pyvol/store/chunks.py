@@ -69,7 +69,7 @@ class ChunkCodec:
             values = numcodecs.VLenUTF8().decode(data)
             out = np.empty(count, dtype=self.dtype)
             for i, v in enumerate(values):
-                out[i] = self.decode_element(v) if self.decode_element else v
+                out[i] = self.decode_element(v.encode("utf-8", "surrogateescape")) if self.decode_element else v
             return out.reshape(shape)
         if self.encoding == "json":
             out = np.empty(count, dtype=self.dtype)

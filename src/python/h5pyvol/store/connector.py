@@ -42,10 +42,13 @@ def _token(oid: int) -> bytes:
 
 
 class StoreObject:
-    """What every stored HDF5 object adds: its node path and its file-wide id."""
+    """What every stored HDF5 object adds: its node path, its file-wide id,
+    and change tracking: setting any public attribute (and changing links or
+    attributes) marks the node for the next flush."""
 
     node_path: Optional[str] = None
     oid: int = 0
+    _tracking = False
 
     def _register(self, kwargs) -> None:
         f = kwargs.get("file")
@@ -54,6 +57,27 @@ class StoreObject:
         self.node_path = kwargs.get("node_path")
         if f is not None:
             f.objects[self.oid] = self
+        self._tracking = True
+        self.touch()
+
+    def touch(self) -> None:
+        f = self.__dict__.get("file")
+        if f is not None and "dirty" in f.__dict__:
+            f.dirty.add(self.oid)
+
+    def __setattr__(self, key, value):
+        object.__setattr__(self, key, value)
+        if self._tracking and not key.startswith("_"):
+            self.touch()
+
+    def delete_attribute(self, name):
+        super().delete_attribute(name)
+        self.touch()
+
+    def create_attribute(self, name, **kwargs):
+        attr = super().create_attribute(name, **kwargs)
+        self.touch()
+        return attr
 
     def ensure_node(self) -> str:
         """The node path, giving an anonymous object a temporary home."""
@@ -62,10 +86,25 @@ class StoreObject:
         return self.node_path
 
 
+class StoreAttribute(H5Attribute):
+    """An attribute kept in its object's zarr.json: a write marks the object."""
+
+    def write(self, data):
+        super().write(data)
+        if isinstance(self.owner, StoreObject):
+            self.owner.touch()
+
+
 class StoreGroup(StoreObject, H5Group):
+    attribute_class = StoreAttribute
+
     def __init__(self, name=None, *args, **kwargs):
         H5Group.__init__(self, name, *args, **kwargs)
         self._register(kwargs)
+
+    def unlink(self, name):
+        super().unlink(name)
+        self.touch()
 
     def link(self, name, obj):
         super().link(name, obj)
@@ -74,6 +113,8 @@ class StoreGroup(StoreObject, H5Group):
 
 
 class StoreDatatype(StoreObject, H5Datatype):
+    attribute_class = StoreAttribute
+
     def __init__(self, name=None, *args, **kwargs):
         H5Datatype.__init__(self, name, *args, **kwargs)
         self._register(kwargs)
@@ -82,9 +123,12 @@ class StoreDatatype(StoreObject, H5Datatype):
 class StoreDataset(StoreObject, H5Dataset):
     """Elements in Zarr chunks; see chunks.py."""
 
+    attribute_class = StoreAttribute
+
     def __init__(self, name=None, *args, **kwargs):
         H5Dataset.__init__(self, name, *args, **kwargs)
         self._register(kwargs)
+        self._tracking = False
         f = kwargs.get("file")
         spec = self.type_spec or spec_from_dtype(self.dtype)
         self.type_spec = spec
@@ -107,6 +151,7 @@ class StoreDataset(StoreObject, H5Dataset):
             self.codecs = [first] + compressor_codecs(compression)
         self._array: Optional[ChunkedArray] = None
         self.shape = None if self.null else tuple(shape)
+        self._tracking = True
 
     def _chunk_fill(self, chunk_shape) -> np.ndarray:
         array = np.zeros(chunk_shape, dtype=self.dtype)
@@ -164,11 +209,15 @@ class StoreDataset(StoreObject, H5Dataset):
 class StoreFile(StoreGroup, H5File):
     """An open file: its store, its objects, and the metadata written last."""
 
+    attribute_class = StoreAttribute
+
     def __init__(self, name=None, *args, kv: KVStore = None, **kwargs):
         self.objects: dict[int, StoreObject] = {}
         self._next_oid = 1
         self.kv = kv
         self.written: dict[str, str] = {}  # node path -> zarr.json text last written
+        self.dirty: set[int] = set()       # ids of objects changed since the last flush
+        self.generation = 0                # bumped at every flush that writes (kept in the root)
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -176,6 +225,7 @@ class StoreFile(StoreGroup, H5File):
         self.token = _token(self.oid)
         self.objects[self.oid] = self
         self.node_path = ""
+        self._tracking = True
 
     def next_oid(self) -> int:
         oid = self._next_oid
@@ -202,13 +252,21 @@ class StoreFile(StoreGroup, H5File):
     def flush(self) -> None:
         with self.lock:
             live = self._live_objects()
-            documents = {obj.node_path: _dump(obj) for obj in live}
+            live_paths = {obj.node_path for obj in live}
+            changed = [obj for obj in live if obj.oid in self.dirty or obj.node_path not in self.written]
+            gone = [p for p in self.written if p not in live_paths]
+            self.dirty.clear()
+            if not changed and not gone:
+                return
+            self.generation += 1
+            documents = {obj.node_path: _dump(obj) for obj in changed}
+            documents[""] = _dump(self)  # the root carries the generation
             # children before parents: a link never points at a node not yet written
             for path in sorted(documents, key=lambda p: -p.count("/") - (p != "")):
                 if self.written.get(path) != documents[path]:
                     self.kv.put(_meta_key(path), documents[path].encode())
                     self.written[path] = documents[path]
-            for path in [p for p in self.written if p not in documents]:
+            for path in gone:
                 self._delete_node(path)
                 del self.written[path]
 
@@ -254,7 +312,9 @@ def _attributes(obj: H5Object) -> tuple[dict, list]:
             entry["elements"] = elements_to_json([encode_element(spec, v) for v in np.asarray(value).reshape(-1)]) \
                 if spec[0] != "array" else elements_to_json([encode_element(spec, value)])
         else:
-            entry["data"] = b64(np.ascontiguousarray(value, dtype=attr.dtype).tobytes())
+            # numpy spreads an array type's dims into the value's shape: store its base elements
+            base = attr.dtype.subdtype[0] if attr.dtype.subdtype else attr.dtype
+            entry["data"] = b64(np.ascontiguousarray(np.asarray(value).astype(base, copy=False)).tobytes())
         exact.append(entry)
         jsonable = _jsonable(spec, value)
         if jsonable is not None:
@@ -333,7 +393,7 @@ def _dump(obj) -> str:
         if isinstance(obj, H5Datatype):
             reserved.update(spec=spec_to_json(obj.type_spec), tcpl=b64(obj.tcpl))
         if isinstance(obj, StoreFile):
-            reserved.update(next_id=obj._next_oid, fcpl=b64(obj.fcpl))
+            reserved.update(next_id=obj._next_oid, fcpl=b64(obj.fcpl), generation=obj.generation)
     doc["attributes"][RESERVED] = reserved
     return json.dumps(doc, sort_keys=True)
 
@@ -365,6 +425,7 @@ class _Loader:
             self.load_foreign(root)
         else:
             self.f._next_oid = reserved.get("next_id", 1)
+            self.f.generation = reserved.get("generation", 0)
             self.f.oid = reserved.get("id", self.f.oid)
             self.f.token = _token(self.f.oid)
             self.f.fcpl = unb64(reserved.get("fcpl"))
@@ -508,6 +569,13 @@ class _Loader:
                 H5Group.link(parent, names.decode(segment), self.obj(path))
 
 
+def _generation(root_json: bytes) -> Optional[int]:
+    try:
+        return json.loads(root_json)["attributes"][RESERVED].get("generation")
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def _zarr_fill_bytes(spec, dtype, fill):
     if fill is None or has_vlen(spec):
         return None
@@ -545,6 +613,8 @@ class StoreVOL(H5VOL):
         self.executor = ThreadPoolExecutor(max_workers=int(option("workers", 8)), thread_name_prefix="h5pyvol-chunk")
         self.fsync = option("fsync", "0") in ("1", "true", "yes")
         self.open_files: dict[str, StoreFile] = {}
+        # Closed files, reused while the store's root says nobody changed them.
+        self.closed_files: dict[str, StoreFile] = {}
 
     def _kv(self, name: str) -> KVStore:
         return routing.backend_for(name, self.options, fsync=self.fsync)
@@ -554,6 +624,7 @@ class StoreVOL(H5VOL):
         key = kv.describe()
         if key in self.open_files:
             raise FileExistsError(f"unable to create file: {name!r} is open")
+        self.closed_files.pop(key, None)
         if kv.exists(METADATA):
             if mode == "w-":
                 raise FileExistsError(f"unable to create file: {name!r} exists")
@@ -571,17 +642,24 @@ class StoreVOL(H5VOL):
             if mode == "r+":
                 f.mode = "r+"
             return f
-        if not kv.exists(METADATA):
+        root = kv.get(METADATA)
+        if root is None:
             raise FileNotFoundError(f"unable to open file: {name!r} does not exist")
-        f = self.file_class(name, vol=self, mode=mode, kv=kv)
-        f.objects.clear()
-        _Loader(f).load()
-        f.objects[f.oid] = f
+        f = self.closed_files.pop(key, None)
+        if f is None or _generation(root) != f.generation:
+            f = self.file_class(name, vol=self, mode=mode, kv=kv)
+            f.objects.clear()
+            _Loader(f).load()
+            f.objects[f.oid] = f
+            f.dirty.clear()  # loading is not a change
+        f.mode = mode
         self.open_files[key] = f
         return f
 
     def forget(self, f: StoreFile) -> None:
-        self.open_files.pop(f.kv.describe(), None)
+        key = f.kv.describe()
+        if self.open_files.pop(key, None) is f:
+            self.closed_files[key] = f
 
     def file_exists(self, name):
         try:
@@ -591,6 +669,7 @@ class StoreVOL(H5VOL):
 
     def delete_file(self, name):
         kv = self._kv(name)
+        self.closed_files.pop(kv.describe(), None)
         if not kv.exists(METADATA):
             raise FileNotFoundError(f"unable to delete file: {name!r} does not exist")
         kv.delete_prefix("")
