@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
 work="$root/build/demo"
-mkdir -p "$work"
+rm -rf "$work" && mkdir -p "$work"
 cd "$work"
 
 eval "$("$venv/bin/python" -m h5pyvol env)"
@@ -17,7 +17,11 @@ show "h5cc -o c_app examples/c_app.c"
 h5cc -o c_app "$root/examples/c_app.c" -Wl,-rpath,"$(dirname "$(dirname "$(command -v h5cc)")")/lib"
 show "HDF5_VOL_CONNECTOR=H5PyVOL ./c_app demo_c.h5"
 HDF5_VOL_CONNECTOR=H5PyVOL ./c_app demo_c.h5
+show "HDF5_VOL_CONNECTOR=H5PyVOL python examples/h5py_read_c.py demo_c.h5   # a second process reads it"
+HDF5_VOL_CONNECTOR=H5PyVOL "$venv/bin/python" "$root/examples/h5py_read_c.py" demo_c.h5
 show "HDF5_VOL_CONNECTOR=H5PyVOL python examples/h5py_app.py demo_py.h5"
 HDF5_VOL_CONNECTOR=H5PyVOL "$venv/bin/python" "$root/examples/h5py_app.py" demo_py.h5
-printf '\ndemo: both programs ran on H5PyVOL (connector: %s)\n' \
-    "$("$venv/bin/python" -c 'from h5pyvol import registry; print(registry.DEFAULT)')"
+show "python -c 'zarr.open_group(\"demo_c.h5\")[\"grid\"][3]'   # the same file is a Zarr v3 store"
+"$venv/bin/python" -c 'import zarr; print("zarr-python:", zarr.open_group("demo_c.h5", mode="r")["grid"][3])'
+printf '\ndemo: files written through H5PyVOL (connector: %s) are directories in %s\n' \
+    "$("$venv/bin/python" -c 'from h5pyvol import registry; print(registry.DEFAULT)')" "$work"

@@ -1,0 +1,198 @@
+"""The store connector (the default): HDF5 files as Zarr v3 hierarchies in
+a directory.  Files outlive the process, zarr-python reads them and writes
+what H5PyVOL reads, a killed writer loses nothing it flushed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import zarr
+
+from conftest import assert_no_crash, run, vol_env
+from h5pyvol.selection import Selection
+from h5pyvol.store.chunks import ChunkCodec, ChunkedArray
+from h5pyvol.store.kv import DirectoryKV, MemoryKV
+from h5pyvol.store.names import decode, encode
+
+
+def test_c_program_writes_h5py_reads_in_another_process(run_c, run_py, tmp_path):
+    work = tmp_path / "shared"
+    work.mkdir()
+    written = run_c("examples/c_app.c", "shared.h5", cwd=work)
+    assert written.returncode == 0, written.output
+    assert (work / "shared.h5" / "zarr.json").exists()
+    code = ('import h5py\nf = h5py.File("shared.h5", "r")\n'
+            'print(f["grid"][3].tolist(), f["sensors/temperature"][5])\n')
+    read = run_py(code, cwd=work)
+    assert read.returncode == 0, read.output
+    assert "[300, 301, 302, 303, 304, 305] 17.75" in read.stdout
+
+
+def test_zarr_python_reads_what_h5py_wrote(run_py, tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    code = r"""
+import h5py, numpy as np
+with h5py.File("out.h5", "w") as f:
+    d = f.create_dataset("grp/temps", data=np.linspace(0, 1, 50).reshape(5, 10), chunks=(2, 5))
+    d.attrs["units"] = "K"
+    d.attrs["scale"] = 0.5
+    f.create_dataset("ints", data=np.arange(7, dtype=">i2"))
+    f.create_dataset("scalar", data=42)
+    f.attrs["title"] = "run 1"
+"""
+    result = run_py(code, cwd=work)
+    assert result.returncode == 0, result.output
+    g = zarr.open_group(str(work / "out.h5"), mode="r")
+    temps = g["grp/temps"]
+    assert temps.shape == (5, 10) and temps.chunks == (2, 5)
+    np.testing.assert_allclose(temps[...], np.linspace(0, 1, 50).reshape(5, 10))
+    assert temps.attrs["units"] == "K" and temps.attrs["scale"] == 0.5
+    assert g["ints"][...].tolist() == list(range(7))
+    assert g["scalar"][()] == 42
+    assert g.attrs["title"] == "run 1"
+
+
+def test_h5py_reads_what_zarr_python_wrote(run_py, tmp_path):
+    root = zarr.open_group(str(tmp_path / "vol" / "fromzarr.h5"), mode="w")
+    a = root.create_array("sub/values", shape=(6, 4), chunks=(4, 3), dtype="f4", fill_value=-1)
+    a[:5] = np.arange(20, dtype="f4").reshape(5, 4)
+    a.attrs["units"] = "mm"
+    root.attrs["count"] = 3
+    code = r"""
+import h5py
+with h5py.File("fromzarr.h5", "r") as f:
+    d = f["sub/values"]
+    print(d.shape, d.dtype, d[4].tolist(), d[5].tolist(), d.attrs["units"], f.attrs["count"])
+"""
+    result = run_py(code)
+    assert result.returncode == 0, result.output
+    assert "(6, 4) float32 [16.0, 17.0, 18.0, 19.0] [-1.0, -1.0, -1.0, -1.0] mm 3" in result.stdout
+
+
+KILLED_WRITER = r"""
+import h5py, numpy as np, sys
+f = h5py.File("crash.h5", "w")
+f.create_dataset("flushed", data=np.arange(1000))
+f.create_dataset("growing", shape=(0,), maxshape=(None,), chunks=(100,), dtype="i8")
+f.flush()
+print("flushed", flush=True)
+n = 0
+while True:  # keeps writing until killed
+    d = f["growing"]
+    d.resize((n + 100,))
+    d[n:] = np.arange(n, n + 100)
+    f["flushed"][n % 1000] = -1
+    n += 100
+"""
+
+
+def test_killed_writer_leaves_flushed_data_intact(run_py, tmp_path):
+    script = tmp_path / "writer.py"
+    script.write_text(KILLED_WRITER)
+    work = tmp_path / "vol"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, str(script)], env=vol_env(), cwd=work, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "flushed"
+    time.sleep(1.5)  # mid-write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    code = r"""
+import h5py, numpy as np
+with h5py.File("crash.h5", "r") as f:
+    flushed = f["flushed"][...]
+    print("flushed-ok", bool(((flushed == np.arange(1000)) | (flushed == -1)).all()), f["growing"].shape)
+"""
+    result = run_py(code)
+    assert result.returncode == 0, result.output
+    assert "flushed-ok True" in result.stdout
+
+
+def test_link_names_map_to_safe_keys(run_py, tmp_path):
+    code = r"""
+import h5py
+names = ["a b", "é-ü", "x.y", "..", ".hidden", "zarr.json", "100%", "c"]
+with h5py.File("names.h5", "w") as f:
+    for i, name in enumerate(names):
+        f.create_dataset(name, data=i)
+with h5py.File("names.h5", "r") as f:
+    print([int(f[name][()]) for name in names])
+"""
+    result = run_py(code)
+    assert result.returncode == 0, result.output
+    assert "[0, 1, 2, 3, 4, 5, 6, 7]" in result.stdout
+    root = tmp_path / "vol" / "names.h5"
+    entries = sorted(os.listdir(root))
+    assert ".." not in entries and ".hidden" not in entries and "%2E%2E" in entries and "%2Ehidden" in entries
+    assert sorted(os.listdir(tmp_path / "vol")) == ["names.h5"]  # nothing escaped the store
+
+
+def test_names_round_trip_and_keys_cannot_escape(tmp_path):
+    for name in ["a/b", "..", ".", "", "zarr.json", "ü", "%41"]:
+        segment = encode(name)
+        assert "/" not in segment and not segment.startswith(".") and decode(segment) == name
+    kv = DirectoryKV(str(tmp_path / "store"))
+    for bad in ["../x", "a/../../x", "/etc/passwd", "a//b"]:
+        with pytest.raises(ValueError):
+            kv.put(bad, b"x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_compression_option_and_hdf5_filters(run_py, tmp_path):
+    code = r"""
+import h5py, numpy as np
+with h5py.File("c.h5", "w") as f:
+    f.create_dataset("plain", data=np.zeros(1000))
+    f.create_dataset("deflated", data=np.zeros(1000), compression="gzip", compression_opts=6)
+"""
+    result = run_py(code, connector="H5PyVOL compression=zstd:3")
+    assert result.returncode == 0, result.output
+    meta = lambda name: json.loads((tmp_path / "vol" / "c.h5" / name / "zarr.json").read_text())
+    assert [c["name"] for c in meta("plain")["codecs"]] == ["bytes", "zstd"]
+    assert meta("deflated")["codecs"][1] == {"name": "gzip", "configuration": {"level": 6}}
+    assert zarr.open_array(str(tmp_path / "vol" / "c.h5" / "deflated"), mode="r")[...].sum() == 0
+
+
+def test_memory_urls_live_for_the_process(run_py):
+    code = r"""
+import h5py
+with h5py.File("mem://scratch", "w") as f:
+    f["x"] = [1, 2, 3]
+with h5py.File("mem://scratch", "r") as f:
+    print(f["x"][...].tolist())
+"""
+    result = run_py(code)
+    assert result.returncode == 0, result.output
+    assert "[1, 2, 3]" in result.stdout
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chunk_engine_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 9, size=rng.integers(1, 4)))
+    chunks = tuple(int(rng.integers(1, n + 2)) for n in shape)
+    dtype = np.dtype("<i4")
+    arr = ChunkedArray(MemoryKV(), "d", shape, chunks, dtype, ChunkCodec([{"name": "bytes"}], dtype, "raw"),
+                       lambda s: np.full(s, -7, dtype), executor=__import__("concurrent.futures").futures.ThreadPoolExecutor(2))
+    reference = np.full(shape, -7, dtype)
+    for _ in range(20):
+        kind = rng.choice(["all", "hyperslab", "points"])
+        if kind == "all":
+            sel = Selection.all(shape)
+        elif kind == "hyperslab":
+            start = tuple(int(rng.integers(0, n)) for n in shape)
+            block = tuple(int(rng.integers(1, n - s + 1)) for n, s in zip(shape, start))
+            sel = Selection("hyperslab", shape, start, (1,) * len(shape), (1,) * len(shape), block)
+        else:
+            points = np.array([[int(rng.integers(0, n)) for n in shape] for _ in range(5)])
+            points = np.unique(points, axis=0)
+            sel = Selection("points", shape, points=points)
+        data = rng.integers(0, 1000, size=sel.mshape).astype(dtype)
+        arr.write(sel, data)
+        sel.write_into(reference, data)
+        np.testing.assert_array_equal(arr.read(Selection.all(shape)), reference)
+        np.testing.assert_array_equal(arr.read(sel), sel.read_from(reference))
