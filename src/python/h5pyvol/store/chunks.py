@@ -46,7 +46,8 @@ class ChunkCodec:
         self.compressors = [_compressor(c) for c in codecs if c["name"] not in ("bytes", "vlen-utf8")]
         self.decode_element, self.encode_element = decode_element, encode_element
 
-    def encode(self, array: np.ndarray) -> bytes:
+    def encode(self, array: np.ndarray):
+        """The chunk's stored form (bytes-like)."""
         if self.encoding == "vlen-utf8":
             flat = np.array(["" if v is None else (v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v)
                              for v in array.reshape(-1)], dtype=object)
@@ -56,12 +57,14 @@ class ChunkCodec:
         else:
             stored = array.astype(array.dtype.newbyteorder(self.endian)) if array.dtype.byteorder not in "|=" and \
                 array.dtype.fields is None and array.dtype.subdtype is None else array
-            data = np.ascontiguousarray(stored).tobytes()
+            data = memoryview(np.ascontiguousarray(stored)).cast("B")  # no copy for a backend that writes it out
         for compressor in self.compressors:
             data = compressor.encode(data)
-        return bytes(data)
+        return data
 
-    def decode(self, data: bytes, shape: tuple) -> np.ndarray:
+    def decode(self, data: bytes, shape: tuple, writable: bool = True) -> np.ndarray:
+        """The chunk's array; with writable=False it may be a read-only view
+        of ``data`` (no copy)."""
         for compressor in reversed(self.compressors):
             data = compressor.decode(data)
         count = int(np.prod(shape, dtype=np.int64))
@@ -76,7 +79,8 @@ class ChunkCodec:
             for i, raw in enumerate(elements_from_json(json.loads(bytes(data)))):
                 out[i] = self.decode_element(raw)
             return out.reshape(shape + self.dtype.shape)
-        return np.frombuffer(bytes(data), dtype=self.dtype).reshape(shape + self.dtype.shape).copy()
+        array = np.frombuffer(data, dtype=self.dtype).reshape(shape + self.dtype.shape)
+        return array.copy() if writable else array
 
 
 def _contiguous(index: np.ndarray):
@@ -100,19 +104,23 @@ class ChunkedArray:
         base = (self.prefix + "/") if self.prefix else ""
         return base + "c" + "".join(f"/{i}" for i in index)
 
-    def _load(self, index: tuple) -> np.ndarray:
+    def _load(self, index: tuple, writable: bool = True) -> np.ndarray:
         data = self.kv.get(self.key(index))
         if data is None:
             return self.fill(self.chunks)
-        return self.codec.decode(data, self.chunks)
+        return self.codec.decode(data, self.chunks, writable)
+
+    def _load_readonly(self, index: tuple) -> np.ndarray:
+        return self._load(index, writable=False)
 
     def _store(self, index: tuple, array: np.ndarray) -> None:
         self.kv.put(self.key(index), self.codec.encode(array))
 
-    def _load_many(self, indexes: list) -> dict:
+    def _load_many(self, indexes: list, writable: bool = True) -> dict:
+        load = self._load if writable else self._load_readonly
         if len(indexes) == 1:
-            return {indexes[0]: self._load(indexes[0])}
-        return dict(zip(indexes, self.executor.map(self._load, indexes)))
+            return {indexes[0]: load(indexes[0])}
+        return dict(zip(indexes, self.executor.map(load, indexes)))
 
     def _store_many(self, items: dict) -> None:
         if len(items) == 1:
@@ -151,18 +159,20 @@ class ChunkedArray:
             groups.append(dim)
         return itertools.product(*groups)
 
-    def read(self, sel: Selection) -> np.ndarray:
-        out = np.empty(sel.mshape + self.dtype.shape, dtype=self.dtype)
+    def read(self, sel: Selection, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The selected elements (dense, ``sel.mshape``), into ``out`` if given."""
+        if out is None:
+            out = np.empty(sel.mshape + self.dtype.shape, dtype=self.dtype)
         if sel.kind == "none" or out.size == 0:
             return out
         if not self.shape:  # 0-d
-            out[...] = self._load(())
+            out[...] = self._load((), writable=False)
             return out
         axes = self._orthogonal(sel)
         if axes is not None:
             dense = out.reshape(tuple(len(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
-            chunks = self._load_many([tuple(p[0] for p in parts) for parts in plan])
+            chunks = self._load_many([tuple(p[0] for p in parts) for parts in plan], writable=False)
             for parts in plan:
                 chunk = chunks[tuple(p[0] for p in parts)]
                 dense[self._index([p[1] for p in parts])] = chunk[self._index([p[2] for p in parts])]
@@ -170,7 +180,7 @@ class ChunkedArray:
         coords = self._coordinates(sel)
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
-        chunks = self._load_many([tuple(int(v) for v in k) for k in keys])
+        chunks = self._load_many([tuple(int(v) for v in k) for k in keys], writable=False)
         flat = out.reshape((-1,) + self.dtype.shape)
         for n, key in enumerate(keys):
             rows = np.nonzero(inverse.reshape(-1) == n)[0]
@@ -205,10 +215,14 @@ class ChunkedArray:
             updated = {}
             for parts in plan:
                 index = tuple(p[0] for p in parts)
+                source = dense[self._index([p[1] for p in parts])]
+                if index not in existing and source.shape[:len(self.chunks)] == self.chunks:
+                    updated[index] = source  # covers the whole chunk: store it as it is
+                    continue
                 chunk = existing.get(index)
                 if chunk is None:
                     chunk = self.fill(self.chunks)
-                chunk[self._index([p[2] for p in parts])] = dense[self._index([p[1] for p in parts])]
+                chunk[self._index([p[2] for p in parts])] = source
                 updated[index] = chunk
             self._store_many(updated)
             return

@@ -182,7 +182,9 @@ class StoreDataset(StoreObject, H5Dataset):
         return self.array.read(selection)
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
-        out[...] = self.read(selection).reshape(out.shape)
+        if self.null:
+            return
+        self.array.read(selection, out=out.reshape(selection.mshape + self.dtype.shape))
 
     def write(self, selection: Selection, data: np.ndarray) -> None:
         if not self.null:

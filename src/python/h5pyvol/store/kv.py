@@ -28,7 +28,8 @@ class KVStore(ABC):
     def get(self, key: str) -> Optional[bytes]: ...
 
     @abstractmethod
-    def put(self, key: str, value: bytes) -> None: ...
+    def put(self, key: str, value) -> None:
+        """Stores ``value`` (bytes or any bytes-like object)."""
 
     @abstractmethod
     def delete(self, key: str) -> None:
