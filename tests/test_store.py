@@ -196,3 +196,11 @@ def test_chunk_engine_matches_numpy(seed):
         sel.write_into(reference, data)
         np.testing.assert_array_equal(arr.read(Selection.all(shape)), reference)
         np.testing.assert_array_equal(arr.read(sel), sel.read_from(reference))
+
+
+def test_auto_chunks_terminate_for_huge_elements():
+    from h5pyvol.store.zarrmeta import auto_chunks
+    assert auto_chunks((3, 4), 4 << 20) == (1, 1)  # one element is bigger than the target
+    chunks = auto_chunks((1024, 1024), 8)
+    assert (1 << 19) < np.prod(chunks) * 8 <= (1 << 20)
+    assert auto_chunks((), 8) == ()

@@ -97,6 +97,8 @@ class ChunkedArray:
                  codec: ChunkCodec, fill: Callable[[], np.ndarray], executor: ThreadPoolExecutor):
         self.kv, self.prefix = kv, prefix
         self.shape, self.chunks, self.dtype = tuple(shape), tuple(chunks), dtype
+        # numpy spreads an array type's dims into shapes: data arrives with the base type
+        self.base = dtype.subdtype[0] if dtype.subdtype else dtype
         self.codec, self.fill, self.executor = codec, fill, executor
 
     # -- keys -----------------------------------------------------------------------
@@ -162,7 +164,7 @@ class ChunkedArray:
     def read(self, sel: Selection, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The selected elements (dense, ``sel.mshape``), into ``out`` if given."""
         if out is None:
-            out = np.empty(sel.mshape + self.dtype.shape, dtype=self.dtype)
+            out = np.empty(sel.mshape + self.dtype.shape, dtype=self.base)
         if sel.kind == "none" or out.size == 0:
             return out
         if not self.shape:  # 0-d
@@ -203,11 +205,11 @@ class ChunkedArray:
         if sel.kind == "none" or data.size == 0:
             return
         if not self.shape:
-            self._store((), np.asarray(data, dtype=self.dtype).reshape(self.dtype.shape))
+            self._store((), np.asarray(data, dtype=self.base).reshape(self.dtype.shape))
             return
         axes = self._orthogonal(sel)
         if axes is not None:
-            dense = np.asarray(data, dtype=self.dtype).reshape(tuple(len(a) for a in axes) + self.dtype.shape)
+            dense = np.asarray(data, dtype=self.base).reshape(tuple(len(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
             partial = [tuple(p[0] for p in parts) for parts in plan
                        if tuple(len(p[2]) for p in parts) != self._in_bounds(tuple(p[0] for p in parts))]
@@ -227,7 +229,7 @@ class ChunkedArray:
             self._store_many(updated)
             return
         coords = self._coordinates(sel)
-        flat = np.asarray(data, dtype=self.dtype).reshape((-1,) + self.dtype.shape)
+        flat = np.asarray(data, dtype=self.base).reshape((-1,) + self.dtype.shape)
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
         index_list = [tuple(int(v) for v in k) for k in keys]

@@ -170,7 +170,7 @@ def compression_from_filters(filters) -> Optional[str]:
 def auto_chunks(shape, itemsize: int, target: int = 1 << 20) -> tuple:
     """Chunk shape of about ``target`` bytes for a contiguous HDF5 dataset."""
     chunks = [max(int(n), 1) for n in shape]
-    while chunks and int(np.prod(chunks)) * itemsize > target:
+    while chunks and max(chunks) > 1 and int(np.prod(chunks)) * itemsize > target:
         i = int(np.argmax(chunks))
         chunks[i] = (chunks[i] + 1) // 2
     return tuple(chunks)
