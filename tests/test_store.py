@@ -148,6 +148,7 @@ import h5py, numpy as np
 with h5py.File("c.h5", "w") as f:
     f.create_dataset("plain", data=np.zeros(1000))
     f.create_dataset("deflated", data=np.zeros(1000), compression="gzip", compression_opts=6)
+    f.create_dataset("shuffled", data=np.arange(1000.0), compression="gzip", shuffle=True)
 """
     result = run_py(code, connector="H5PyVOL compression=zstd:3")
     assert result.returncode == 0, result.output
@@ -155,6 +156,10 @@ with h5py.File("c.h5", "w") as f:
     assert [c["name"] for c in meta("plain")["codecs"]] == ["bytes", "zstd"]
     assert meta("deflated")["codecs"][1] == {"name": "gzip", "configuration": {"level": 6}}
     assert zarr.open_array(str(tmp_path / "vol" / "c.h5" / "deflated"), mode="r")[...].sum() == 0
+    blosc = meta("shuffled")["codecs"][1]
+    assert blosc["name"] == "blosc" and blosc["configuration"]["cname"] == "zlib"
+    assert blosc["configuration"]["shuffle"] == "shuffle" and blosc["configuration"]["typesize"] == 8
+    assert zarr.open_array(str(tmp_path / "vol" / "c.h5" / "shuffled"), mode="r")[...].tolist() == list(range(1000))
 
 
 def test_memory_urls_live_for_the_process(run_py):

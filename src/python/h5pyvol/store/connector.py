@@ -149,6 +149,9 @@ class StoreDataset(StoreObject, H5Dataset):
                 {"name": "bytes", "configuration": {"endian": endian}} if endian else {"name": "bytes"}
             compression = compression_from_filters(self.creation.filters) or (f.vol.compression if f else None)
             self.codecs = [first] + compressor_codecs(compression)
+            for codec in self.codecs:  # Blosc shuffles elements of the dataset's size
+                if codec["name"] == "blosc":
+                    codec["configuration"]["typesize"] = max(self.dtype.itemsize, 1)
         self._array: Optional[ChunkedArray] = None
         self.shape = None if self.null else tuple(shape)
         self._tracking = True

@@ -142,7 +142,8 @@ def spec_from_zarr(meta: dict) -> tuple:
 
 # -- codecs -----------------------------------------------------------------------------
 def compressor_codecs(compression: Optional[str]) -> list:
-    """Zarr codec entries for "gzip[:level]", "zstd[:level]", "blosc[:cname[:level]]" or None."""
+    """Zarr codec entries for "gzip[:level]", "zstd[:level]",
+    "blosc[:cname[:level[:shuffle]]]" or None."""
     if not compression or compression == "none":
         return []
     name, _, rest = compression.partition(":")
@@ -151,17 +152,22 @@ def compressor_codecs(compression: Optional[str]) -> list:
     if name == "zstd":
         return [{"name": "zstd", "configuration": {"level": int(rest or 3), "checksum": False}}]
     if name == "blosc":
-        cname, _, level = rest.partition(":")
+        cname, _, rest = rest.partition(":")
+        level, _, shuffle = rest.partition(":")
         return [{"name": "blosc", "configuration": {"cname": cname or "lz4", "clevel": int(level or 5),
-                                                      "shuffle": "shuffle", "typesize": 1, "blocksize": 0}}]
+                                                      "shuffle": shuffle or "shuffle", "typesize": 1,
+                                                      "blocksize": 0}}]
     raise ValueError(f"unknown compression {compression!r} (gzip, zstd, blosc or none)")
 
 
-def compression_from_filters(filters) -> Optional[str]:
-    """HDF5's deflate filter (1) is gzip; zstd (32015) is zstd."""
+def compression_from_filters(filters, itemsize: int = 1) -> Optional[str]:
+    """HDF5's deflate filter (1) is gzip; with the shuffle filter (2) before
+    it, Blosc's zlib with byte shuffling; zstd (32015) is zstd."""
+    ids = [f[0] for f in filters or []]
     for filter_id, _flags, values in filters or []:
         if filter_id == 1:
-            return f"gzip:{values[0] if values else 4}"
+            level = values[0] if values else 4
+            return f"blosc:zlib:{level}:shuffle" if 2 in ids else f"gzip:{level}"
         if filter_id == 32015:
             return f"zstd:{values[0] if values else 3}"
     return None
