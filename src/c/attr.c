@@ -69,23 +69,6 @@ herr_t pv_attr_write(void *attr, hid_t mem_type_id, const void *buf, hid_t dxpl_
     return ret;
 }
 
-static int copy_name(PyObject *r, char *buf, size_t size, size_t *len_out)
-{
-    Py_ssize_t  len = 0;
-    const char *s = PyUnicode_AsUTF8AndSize(r, &len);
-
-    if (!s)
-        return -1;
-    if (buf && size) {
-        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
-        memcpy(buf, s, n);
-        buf[n] = '\0';
-    }
-    if (len_out)
-        *len_out = (size_t)len;
-    return 0;
-}
-
 herr_t pv_attr_get(void *obj, H5VL_attr_get_args_t *args, hid_t dxpl_id, void **req)
 {
     pv_obj_t *o = obj;
@@ -123,7 +106,7 @@ herr_t pv_attr_get(void *obj, H5VL_attr_get_args_t *args, hid_t dxpl_id, void **
         }
         case H5VL_ATTR_GET_NAME: /* H5Aget_name, H5Aget_name_by_idx */
             if ((r = pv_call(H5E_ATTR, "attr_name", "(ON)", o->py, pv_location(o, &args->args.get_name.loc_params)))) {
-                if (copy_name(r, args->args.get_name.buf, args->args.get_name.buf_size,
+                if (pv_copy_name(r, args->args.get_name.buf, args->args.get_name.buf_size,
                               args->args.get_name.attr_name_len) == 0)
                     ret = 0;
                 else
@@ -269,14 +252,6 @@ herr_t pv_attr_specific(void *obj, const H5VL_loc_params_t *loc, H5VL_attr_speci
 
 herr_t pv_attr_close(void *obj, hid_t dxpl_id, void **req)
 {
-    pv_obj_t *o = obj;
-    herr_t    ret;
     (void)dxpl_id, (void)req;
-
-    PV_CLOSE_AFTER_SHUTDOWN(obj);
-    PV_ENTER(-1);
-    ret = pv_call_void(H5E_ATTR, "object_close", "(O)", o->py);
-    pv_obj_free(o);
-    PV_LEAVE();
-    return ret;
+    return pv_close_handle(obj, H5E_ATTR, "object_close");
 }

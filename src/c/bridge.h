@@ -83,6 +83,10 @@ void pv_error_class_close(void);
 pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind); /* steals py; NULL->NULL */
 void      pv_obj_free(pv_obj_t *obj);                /* GIL held */
 pv_obj_t *pv_inherit(pv_obj_t *child, const pv_obj_t *parent); /* same file instance; NULL->NULL */
+/* The close callbacks: tell Python (`func`), then free the handle. */
+herr_t    pv_close_handle(pv_obj_t *obj, hid_t major, const char *func);
+/* Copies a Python str (None: "") into an HDF5 name buffer, reporting its length. */
+int       pv_copy_name(PyObject *str, char *buf, size_t size, size_t *len_out);
 /* For close callbacks: after Python shut down, only the C part can go. */
 #define PV_CLOSE_AFTER_SHUTDOWN(obj)                                           \
     do {                                                                       \

@@ -174,15 +174,6 @@ herr_t pv_dataset_specific(void *obj, H5VL_dataset_specific_args_t *args, hid_t 
 
 herr_t pv_dataset_close(void *obj, hid_t dxpl_id, void **req)
 {
-    pv_obj_t *d = obj;
-    herr_t    ret;
     (void)dxpl_id, (void)req;
-
-    PV_CLOSE_AFTER_SHUTDOWN(obj);
-
-    PV_ENTER(-1);
-    ret = pv_call_void(H5E_DATASET, "object_close", "(O)", d->py);
-    pv_obj_free(d);
-    PV_LEAVE();
-    return ret;
+    return pv_close_handle(obj, H5E_DATASET, "object_close");
 }

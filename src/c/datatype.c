@@ -126,14 +126,6 @@ herr_t pv_datatype_specific(void *obj, H5VL_datatype_specific_args_t *args, hid_
 
 herr_t pv_datatype_close(void *obj, hid_t dxpl_id, void **req)
 {
-    pv_obj_t *o = obj;
-    herr_t    ret;
     (void)dxpl_id, (void)req;
-
-    PV_CLOSE_AFTER_SHUTDOWN(obj);
-    PV_ENTER(-1);
-    ret = pv_call_void(H5E_DATATYPE, "object_close", "(O)", o->py);
-    pv_obj_free(o);
-    PV_LEAVE();
-    return ret;
+    return pv_close_handle(obj, H5E_DATATYPE, "object_close");
 }

@@ -163,18 +163,9 @@ herr_t pv_file_get(void *obj, H5VL_file_get_args_t *args, hid_t dxpl_id, void **
             break;
         case H5VL_FILE_GET_NAME: /* H5Fget_name (obj may be any object in the file) */
             if ((r = pv_call(H5E_FILE, "file_name", "(O)", o->py))) {
-                Py_ssize_t  len = 0;
-                const char *s = PyUnicode_AsUTF8AndSize(r, &len);
-                if (s) {
-                    size_t size = args->args.get_name.buf_size;
-                    if (args->args.get_name.buf && size) {
-                        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
-                        memcpy(args->args.get_name.buf, s, n);
-                        args->args.get_name.buf[n] = '\0';
-                    }
-                    *args->args.get_name.file_name_len = (size_t)len;
+                if (pv_copy_name(r, args->args.get_name.buf, args->args.get_name.buf_size,
+                                 args->args.get_name.file_name_len) == 0)
                     ret = 0;
-                }
                 else
                     pv_error_from_python(H5E_FILE, "file_name");
             }
@@ -255,15 +246,6 @@ herr_t pv_file_specific(void *obj, H5VL_file_specific_args_t *args, hid_t dxpl_i
 
 herr_t pv_file_close(void *obj, hid_t dxpl_id, void **req)
 {
-    pv_obj_t *o = obj;
-    herr_t    ret;
     (void)dxpl_id, (void)req;
-
-    PV_CLOSE_AFTER_SHUTDOWN(obj);
-
-    PV_ENTER(-1);
-    ret = pv_call_void(H5E_FILE, "file_close", "(O)", o->py);
-    pv_obj_free(o); /* the handle is gone even if the connector failed */
-    PV_LEAVE();
-    return ret;
+    return pv_close_handle(obj, H5E_FILE, "file_close");
 }

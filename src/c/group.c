@@ -111,15 +111,6 @@ herr_t pv_group_specific(void *obj, H5VL_group_specific_args_t *args, hid_t dxpl
 
 herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req)
 {
-    pv_obj_t *o = obj;
-    herr_t    ret;
     (void)dxpl_id, (void)req;
-
-    PV_CLOSE_AFTER_SHUTDOWN(obj);
-
-    PV_ENTER(-1);
-    ret = pv_call_void(H5E_SYM, "object_close", "(O)", o->py);
-    pv_obj_free(o);
-    PV_LEAVE();
-    return ret;
+    return pv_close_handle(obj, H5E_SYM, "object_close");
 }

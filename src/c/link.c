@@ -130,18 +130,9 @@ herr_t pv_link_get(void *obj, const H5VL_loc_params_t *loc, H5VL_link_get_args_t
             break;
         case H5VL_LINK_GET_NAME: /* H5Lget_name_by_idx */
             if ((r = pv_call(H5E_LINK, "link_name", "(ON)", o->py, pv_location(o, loc)))) {
-                Py_ssize_t  len = 0;
-                const char *s = PyUnicode_AsUTF8AndSize(r, &len);
-                if (s) {
-                    size_t size = args->args.get_name.name_size;
-                    if (args->args.get_name.name && size) {
-                        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
-                        memcpy(args->args.get_name.name, s, n);
-                        args->args.get_name.name[n] = '\0';
-                    }
-                    *args->args.get_name.name_len = (size_t)len;
+                if (pv_copy_name(r, args->args.get_name.name, args->args.get_name.name_size,
+                                 args->args.get_name.name_len) == 0)
                     ret = 0;
-                }
                 else
                     pv_error_from_python(H5E_LINK, "link_name");
             }

@@ -44,6 +44,35 @@ void pv_obj_free(pv_obj_t *obj)
     PyMem_RawFree(obj);
 }
 
+herr_t pv_close_handle(pv_obj_t *obj, hid_t major, const char *func)
+{
+    herr_t ret;
+
+    PV_CLOSE_AFTER_SHUTDOWN(obj);
+    PV_ENTER(-1);
+    ret = pv_call_void(major, func, "(O)", obj->py);
+    pv_obj_free(obj); /* the handle is gone even if the connector failed */
+    PV_LEAVE();
+    return ret;
+}
+
+int pv_copy_name(PyObject *str, char *buf, size_t size, size_t *len_out)
+{
+    Py_ssize_t  len = 0;
+    const char *s = str == Py_None ? "" : PyUnicode_AsUTF8AndSize(str, &len);
+
+    if (!s)
+        return -1;
+    if (buf && size) {
+        size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+    }
+    if (len_out)
+        *len_out = (size_t)len;
+    return 0;
+}
+
 hid_t pv_register(PyObject *py, H5I_type_t kind)
 {
     pv_obj_t *obj;
@@ -195,19 +224,9 @@ herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_ar
             break;
         case H5VL_OBJECT_GET_NAME: /* H5Iget_name, h5py's obj.name */
             if ((r = pv_call(H5E_OHDR, "object_name", "(ON)", o->py, pv_location(o, loc)))) {
-                Py_ssize_t  len = 0;
-                const char *s = r == Py_None ? "" : PyUnicode_AsUTF8AndSize(r, &len);
-                if (s) {
-                    if (args->args.get_name.buf && args->args.get_name.buf_size) {
-                        size_t n = (size_t)len < args->args.get_name.buf_size - 1 ? (size_t)len
-                                                                                  : args->args.get_name.buf_size - 1;
-                        memcpy(args->args.get_name.buf, s, n);
-                        args->args.get_name.buf[n] = '\0';
-                    }
-                    if (args->args.get_name.name_len)
-                        *args->args.get_name.name_len = (size_t)len;
+                if (pv_copy_name(r, args->args.get_name.buf, args->args.get_name.buf_size,
+                                 args->args.get_name.name_len) == 0)
                     ret = 0;
-                }
                 else
                     pv_error_from_python(H5E_OHDR, "object_name");
             }
