@@ -174,3 +174,22 @@ def test_h5py_data_model_like_native(run_py):
     assert ours.returncode == 0, ours.output
     assert ours.stdout == native.stdout
     assert "ragged [[1, 2, 3], [], [7]]" in ours.stdout
+
+
+VLEN_FILL = r"""
+import h5py
+with h5py.File("vf.h5", "w") as f:
+    f.create_dataset("x", (10,), dtype=h5py.string_dtype("ascii"), fillvalue=b"bar")
+    print("read", f["x"][0], "fill", f["x"].fillvalue)
+with h5py.File("vf.h5", "r") as f:
+    print("reopened", f["x"][3], f["x"].fillvalue)
+"""
+
+
+@pytest.mark.parametrize("connector", [None, "H5PyVOL connector=memory", "H5PyVOL"])
+def test_vlen_fill_value_survives_its_property_list(run_py, connector):
+    """HDF5 encodes a vlen fill value as pointers; they must not dangle."""
+    result = run_py(VLEN_FILL, connector=connector)
+    assert result.returncode == 0, result.output
+    assert "read b'bar' fill b'bar'" in result.stdout
+    assert "reopened b'bar' b'bar'" in result.stdout

@@ -113,6 +113,7 @@ PyObject *pv_selection_to_py(hid_t space_id); /* selection tuple */
 PyObject *pv_plist_to_py(hid_t plist_id);     /* H5Pencode2 bytes */
 PyObject *pv_dcpl_to_py(hid_t dcpl_id, hid_t type_id); /* DatasetCreation kwargs */
 PyObject *pv_crt_order_to_py(hid_t cpl_id);            /* (link flags, attribute flags) */
+PyObject *pv_dcpl_encode(hid_t dcpl_id, hid_t type_id); /* H5Pencode2 bytes, minus vlen pointers */
 hid_t     pv_plist_from_py(PyObject *blob, hid_t default_class);
 PyObject *pv_str_or_none(const char *s);
 H5I_type_t pv_kind_from_py(PyObject *name);   /* "group" -> H5I_GROUP */

@@ -459,6 +459,25 @@ H5I_type_t pv_kind_from_py(PyObject *name)
     return H5I_BADID;
 }
 
+/* H5Pencode2 of a dataset creation list.  A fill value of a vlen type is
+ * encoded by HDF5 as its in-memory pointers, which dangle once the caller
+ * frees the list: such a fill value is left out (GET_DCPL puts it back from
+ * the value the connector keeps). */
+PyObject *pv_dcpl_encode(hid_t dcpl, hid_t type)
+{
+    H5D_fill_value_t status = H5D_FILL_VALUE_UNDEFINED;
+    hid_t            safe;
+    PyObject        *res;
+
+    if (!pv_has_vlen(type) || H5Pfill_value_defined(dcpl, &status) < 0 || status != H5D_FILL_VALUE_USER_DEFINED)
+        return pv_plist_to_py(dcpl);
+    if ((safe = H5Pcopy(dcpl)) < 0 || H5Pset_fill_value(safe, type, NULL) < 0)
+        return PyErr_Format(PyExc_ValueError, "cannot copy the dataset creation property list");
+    res = pv_plist_to_py(safe);
+    H5Pclose(safe);
+    return res;
+}
+
 /* What a dataset creation property list says, as keyword arguments of
  * h5pyvol.DatasetCreation: layout, chunks, fillvalue (bytes in the dataset's
  * type, or None when undefined), filters and the whole list encoded. */
@@ -484,10 +503,11 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
         /* bytes of one element; for vlen types the element as a Python value */
         char *buf = calloc(1, tsize);
         if (buf && H5Pget_fill_value(dcpl, type, buf) >= 0) {
+            /* For a vlen type the pointers may be the list's own (HDF5 copies
+             * the fill value shallowly when no conversion is needed): read,
+             * never free them. */
             PyObject *value = pv_has_vlen(type) ? pv_vlen_unpack(type, buf)
                                                 : PyBytes_FromStringAndSize(buf, (Py_ssize_t)tsize);
-            if (pv_has_vlen(type))
-                pv_vlen_reclaim(type, buf, 1);
             if (value) {
                 Py_DECREF(fill);
                 fill = value;
@@ -516,7 +536,7 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
                         layout == H5D_CHUNKED ? "chunked" : layout == H5D_COMPACT ? "compact"
                         : layout == H5D_VIRTUAL ? "virtual" : "contiguous",
                         "chunks", chunks, "fillvalue", fill, "filters", filters ? filters : PyList_New(0),
-                        "dcpl", pv_plist_to_py(dcpl));
+                        "dcpl", pv_dcpl_encode(dcpl, type));
     return res;
 }
 

@@ -85,6 +85,34 @@ herr_t pv_dataset_write(size_t count, void *dset[], hid_t mem_type_id[], hid_t m
     return ret;
 }
 
+/* Puts a variable-length fill value back into a decoded creation list
+ * (see pv_dcpl_encode). */
+static herr_t restore_vlen_fill(pv_obj_t *d, hid_t dcpl)
+{
+    PyObject *fill;
+    hid_t     type;
+    char     *buf;
+    herr_t    ret = 0;
+
+    if (!(fill = pv_call(H5E_DATASET, "dataset_fill_element", "(O)", d->py)))
+        return -1;
+    if (fill != Py_None && (type = pv_io_type(&pv_dataset_io, d)) >= 0) {
+        size_t size = H5Tget_size(type);
+        if ((buf = calloc(1, size)) && pv_vlen_pack(type, fill, buf) == 0) {
+            ret = H5Pset_fill_value(dcpl, type, buf);
+            pv_vlen_reclaim(type, buf, 1);
+        }
+        else {
+            pv_error_from_python(H5E_DATASET, "dataset_fill_element");
+            ret = -1;
+        }
+        free(buf);
+        H5Tclose(type);
+    }
+    Py_DECREF(fill);
+    return ret;
+}
+
 herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, void **req)
 {
     pv_obj_t *d = obj;
@@ -112,6 +140,8 @@ herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, v
                 ret = args->args.get_dcpl.dcpl_id < 0 ? -1 : 0;
                 if (ret < 0)
                     pv_error_from_python(H5E_DATASET, "dataset_dcpl");
+                else
+                    ret = restore_vlen_fill(d, args->args.get_dcpl.dcpl_id);
             }
             break;
         case H5VL_DATASET_GET_DAPL: /* H5Dget_access_plist: as opened */

@@ -15,10 +15,11 @@ from typing import Optional
 import numpy as np
 
 from . import errors, legacy, registry
+from .api import element_base
 from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
                   H5VOL, SoftLink, UserLink)
 from .selection import Selection
-from .types import decode_element, dtype_from_spec, encode_element, spec_from_dtype
+from .types import decode_element, dtype_from_spec, encode_element, has_vlen, spec_from_dtype
 
 H5F_ACC_RDWR = 0x0001
 H5F_ACC_EXCL = 0x0004
@@ -632,6 +633,14 @@ def dataset_dcpl(ds):
     return ds.creation.dcpl
 
 
+def dataset_fill_element(ds):
+    """A variable-length fill value in the form C packs, or None."""
+    spec = dataset_type(ds)
+    if not has_vlen(spec) or ds.creation.fillvalue is None:
+        return None
+    return encode_element(spec, ds.fill_value())
+
+
 def dataset_storage_size(ds):
     return int(ds.storage_size())
 
@@ -917,7 +926,7 @@ def attr_acpl(attr):
 
 def attr_read(attr, selection, view):
     out = np.frombuffer(view, dtype=attr.dtype).reshape((attr.shape or ()) + attr.dtype.shape)
-    out[...] = np.asarray(attr.read(), dtype=attr.dtype).reshape(out.shape)
+    out[...] = np.asarray(attr.read(), dtype=element_base(attr.dtype)).reshape(out.shape)
 
 
 def attr_write(attr, selection, view):

@@ -33,6 +33,12 @@ from .selection import Selection
 _tokens = itertools.count(1)
 
 
+def element_base(dtype: np.dtype) -> np.dtype:
+    """The dtype numpy arrays of ``dtype`` really hold: an array type's base
+    (numpy spreads its dims into the array's shape)."""
+    return dtype.subdtype[0] if dtype.subdtype else dtype
+
+
 def new_token() -> bytes:
     """A process-unique 16-byte HDF5 object token."""
     return struct.pack("<QQ", next(_tokens), 0)
@@ -85,7 +91,7 @@ class H5Attribute:
         return self.data
 
     def write(self, data: np.ndarray) -> None:
-        self.data = np.array(data, dtype=self.dtype).reshape((self.shape or ()) + self.dtype.shape)
+        self.data = np.array(data, dtype=element_base(self.dtype)).reshape((self.shape or ()) + self.dtype.shape)
 
     def storage_size(self) -> int:
         return 0 if self.shape is None else int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
@@ -316,7 +322,7 @@ class H5Dataset(H5Object):
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
         """Fills ``out`` (shaped ``selection.mshape``); override to avoid a copy."""
-        out[...] = np.asarray(self.read(selection), dtype=self.dtype).reshape(out.shape)
+        out[...] = np.asarray(self.read(selection), dtype=element_base(self.dtype)).reshape(out.shape)
 
     def resize(self, shape: tuple) -> None:
         """H5Dset_extent.  Default: refuse."""

@@ -36,4 +36,4 @@ def dataset_write(ds, selection, data):
 
 def dataset_read(ds, selection, out):
     result = ds.H5VL_python_dataset_read(H5P_DEFAULT, H5S_ALL, H5S_ALL, H5P_DEFAULT, None)
-    out[...] = np.asarray(result, dtype=ds.dtype).reshape(out.shape)
+    out[...] = np.asarray(result, dtype=ds.dtype.subdtype[0] if ds.dtype.subdtype else ds.dtype).reshape(out.shape)
