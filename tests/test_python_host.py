@@ -193,3 +193,21 @@ def test_vlen_fill_value_survives_its_property_list(run_py, connector):
     assert result.returncode == 0, result.output
     assert "read b'bar' fill b'bar'" in result.stdout
     assert "reopened b'bar' b'bar'" in result.stdout
+
+
+FIXED_STRING_FILL = r"""
+import h5py
+with h5py.File("ff.h5", "w") as f:
+    f.create_dataset("b", (10,), dtype="S3", fillvalue=b"bar")
+    f.create_dataset("u", (10,), dtype=h5py.string_dtype("utf-8", 10), fillvalue="bár".encode())
+    print("fills", f["b"][0], f["b"].fillvalue, f["u"][1].decode(), f["u"].fillvalue.decode())
+"""
+
+
+@pytest.mark.parametrize("connector", [None, "H5PyVOL connector=memory", "H5PyVOL"])
+def test_fixed_string_fill_values(run_py, connector):
+    """h5py sets these fills through a vlen string type; the dataset must
+    still report them in its own type, and nothing may be freed twice."""
+    result = run_py(FIXED_STRING_FILL, connector=connector)
+    assert result.returncode == 0, result.output
+    assert "fills b'bar' b'bar' bár bár" in result.stdout

@@ -459,21 +459,31 @@ H5I_type_t pv_kind_from_py(PyObject *name)
     return H5I_BADID;
 }
 
-/* H5Pencode2 of a dataset creation list.  A fill value of a vlen type is
- * encoded by HDF5 as its in-memory pointers, which dangle once the caller
- * frees the list: such a fill value is left out (GET_DCPL puts it back from
- * the value the connector keeps). */
+/* H5Pencode2 of a dataset creation list.  HDF5 encodes a fill value in the
+ * type it was set with (h5py sets fixed-length string fills through a vlen
+ * string type), and a vlen fill as its in-memory pointers, which dangle once
+ * the caller frees the list.  So the encoded copy carries the fill value
+ * converted to the dataset's own type, or, for a vlen dataset type, none
+ * (GET_DCPL puts it back from the value the connector keeps). */
 PyObject *pv_dcpl_encode(hid_t dcpl, hid_t type)
 {
     H5D_fill_value_t status = H5D_FILL_VALUE_UNDEFINED;
     hid_t            safe;
     PyObject        *res;
+    char            *buf = NULL;
+    herr_t           set = -1;
 
-    if (!pv_has_vlen(type) || H5Pfill_value_defined(dcpl, &status) < 0 || status != H5D_FILL_VALUE_USER_DEFINED)
+    if (H5Pfill_value_defined(dcpl, &status) < 0 || status != H5D_FILL_VALUE_USER_DEFINED)
         return pv_plist_to_py(dcpl);
-    if ((safe = H5Pcopy(dcpl)) < 0 || H5Pset_fill_value(safe, type, NULL) < 0)
+    if ((safe = H5Pcopy(dcpl)) < 0)
         return PyErr_Format(PyExc_ValueError, "cannot copy the dataset creation property list");
-    res = pv_plist_to_py(safe);
+    if (pv_has_vlen(type))
+        set = H5Pset_fill_value(safe, type, NULL);
+    else if ((buf = calloc(1, H5Tget_size(type))) && H5Pget_fill_value(dcpl, type, buf) >= 0)
+        set = H5Pset_fill_value(safe, type, buf);
+    free(buf);
+    res = set < 0 ? PyErr_Format(PyExc_ValueError, "cannot convert the dataset's fill value")
+                  : pv_plist_to_py(safe);
     H5Pclose(safe);
     return res;
 }
