@@ -87,6 +87,9 @@ static herr_t scan_id(hid_t id, void *udata)
 
     if (scan->ids && scan->count >= scan->max)
         return 1;
+    /* transient datatypes belong to no file (and asking would print errors) */
+    if (H5Iget_type(id) == H5I_DATATYPE && H5Tcommitted(id) <= 0)
+        return 0;
     if (H5VLget_connector_name(id, name, sizeof name) < 0 || strcmp(name, H5PYVOL_NAME) != 0)
         return 0;
     if (!(obj = H5VLobject(id)))
