@@ -119,7 +119,8 @@ static herr_t terminate(void)
         PyGILState_Release(gil);
     }
     pv_error_flush();
-    pv_error_class_close();
+    /* The error class stays registered: entries on an error stack may still
+     * name it, and printing them after unregistering would read freed memory. */
     return 0;
 }
 
