@@ -520,10 +520,7 @@ def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0)):
 
 
 def group_open(parent, name):
-    group = _walk(parent, name)
-    if not isinstance(group, H5Group):
-        raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
-    return _hand_out(group)
+    return _open_as(parent, name, H5Group, "group")
 
 
 def group_mount(obj, name, child):
@@ -567,11 +564,16 @@ def datatype_commit(parent, name, spec, tcpl, intermediate, crt_order=(0, 0)):
     return _hand_out(_attach(datatype, parent, None))
 
 
+def _open_as(parent, name, cls, what: str):
+    """H5Gopen/H5Dopen/H5Topen: the object at ``name``, which must be a ``cls``."""
+    obj = _walk(parent, name)
+    if not isinstance(obj, cls):
+        raise TypeError(f"{obj.name!r} is a {obj.kind}, not a {what}")
+    return _hand_out(obj)
+
+
 def datatype_open(parent, name):
-    datatype = _walk(parent, name)
-    if not isinstance(datatype, H5Datatype):
-        raise TypeError(f"{datatype.name!r} is a {datatype.kind}, not a committed datatype")
-    return _hand_out(datatype)
+    return _open_as(parent, name, H5Datatype, "committed datatype")
 
 
 def datatype_spec(datatype):
@@ -608,15 +610,16 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
 
 
 def dataset_open(parent, name):
-    ds = _walk(parent, name)
-    if not isinstance(ds, H5Dataset):
-        raise TypeError(f"{ds.name!r} is a {ds.kind}, not a dataset")
-    return _hand_out(ds)
+    return _open_as(parent, name, H5Dataset, "dataset")
 
 
-def dataset_named_type(ds):
-    named = getattr(ds, "named_type", None)
+def _named_type(obj):
+    """The committed datatype a dataset or attribute was created with, as a new handle."""
+    named = getattr(obj, "named_type", None)
     return None if named is None else _hand_out(named)
+
+
+dataset_named_type = attr_named_type = _named_type
 
 
 def dataset_type(ds):
@@ -766,21 +769,23 @@ def link_create_ud(obj, loc, link_type, value, intermediate):
     _new_link(obj, loc, intermediate, UserLink(link_type, bytes(value)))
 
 
-def link_copy(src, loc1, dst, loc2, intermediate):
+def _link_to_copy(src, loc1, dst):
+    """(group, name, target) of the link H5Lcopy/H5Lmove take from ``src``."""
     _check_writable(dst)
     group, name = _link_target(src, loc1)
     target = group.get(name)
     if isinstance(target, H5Object) and _file_of(target) is not _file_of(dst):
         raise ValueError("hard links cannot cross files")
+    return group, name, target
+
+
+def link_copy(src, loc1, dst, loc2, intermediate):
+    _, _, target = _link_to_copy(src, loc1, dst)
     _new_link(dst, loc2, intermediate, target)
 
 
 def link_move(src, loc1, dst, loc2, intermediate):
-    _check_writable(dst)
-    group, name = _link_target(src, loc1)
-    target = group.get(name)
-    if isinstance(target, H5Object) and _file_of(target) is not _file_of(dst):
-        raise ValueError("hard links cannot cross files")
+    group, name, target = _link_to_copy(src, loc1, dst)
     new_group, new_name = _new_link(dst, loc2, intermediate, target)
     group.unlink(name)
     if isinstance(target, H5Object) and target.name == H5Group._child_path(group, name):
@@ -905,11 +910,6 @@ def attr_create(obj, loc, name, spec, extent, acpl, named=None):
 
 def attr_open(obj, loc, name):
     return _hand_out(_attr_at(obj, loc, name))
-
-
-def attr_named_type(attr):
-    named = getattr(attr, "named_type", None)
-    return None if named is None else _hand_out(named)
 
 
 def attr_type(attr):
