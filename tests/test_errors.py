@@ -119,3 +119,16 @@ def test_h5py_sees_native_exception_types(run_py, connector):
         assert "resize: RuntimeError" in out
         assert "NotImplementedError: this store cannot resize datasets" in out
     assert "readonly:" in out and "no error" not in out.split("readonly:")[1]
+
+
+def test_error_stacks_print_after_version1_refusals(run_c):
+    # HDF5 1.14 closes its own H5E_VOL message after a version-1 refusal
+    # unless the connector keeps it alive; printing then recursed until the
+    # stack overflowed (h5py's test_errors died this way)
+    result = run_c("v1_refusal_app.c")
+    assert result.returncode == 0, result.output
+    assert "can't display error stack" not in result.stderr
+    assert "object open failed" in result.stderr
+    assert "no_such_object" in result.stderr
+    printed = int(result.stdout.split("printed")[1])
+    assert printed >= 4, result.output

@@ -62,9 +62,26 @@ static herr_t info_from_str(const char *str, void **info)
 }
 
 /* ---- introspection ---------------------------------------------------------- */
+/* HDF5 1.14's version-1 calls (H5Oget_info1, H5Ovisit1, H5Rdereference1, ...)
+ * refuse non-native objects with H5E_VOL as the *minor* code, and clearing
+ * that entry drops a reference on H5E_VOL as if it were a user's message
+ * (H5E__clear_entries): after one such refusal H5E_VOL is closed, and every
+ * later stack that names it fails to print, recursing in H5Eprint2 until
+ * the stack overflows.  Each refusal first asks for our class (through
+ * H5VL_object_is_native), so this is where the reference it will drop is
+ * paid back, up to a ceiling. */
+#define PV_E_VOL_REFS 1024
+
+static void keep_e_vol_alive(void)
+{
+    if (H5Iget_ref(H5E_VOL) < PV_E_VOL_REFS)
+        H5Iinc_ref(H5E_VOL);
+}
+
 static herr_t get_conn_cls(void *obj, H5VL_get_conn_lvl_t lvl, const H5VL_class_t **conn_cls)
 {
     (void)obj, (void)lvl;
+    keep_e_vol_alive();
     *conn_cls = &pv_class;
     return 0;
 }
