@@ -212,7 +212,7 @@ const H5VL_class_t pv_class = {
         .open     = pv_group_open,        /* H5Gopen2 */
         .get      = pv_group_get,         /* H5Gget_info, H5Gget_create_plist */
         .specific = pv_group_specific,    /* H5Gflush, H5Grefresh */
-        .optional = pv_unsupported_optional,
+        .optional = pv_group_optional,    /* H5Gget_objinfo */
         .close    = pv_group_close,       /* H5Gclose */
     },
     .link_cls = {

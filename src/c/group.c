@@ -114,3 +114,21 @@ herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req)
     (void)dxpl_id, (void)req;
     return pv_close_handle(obj, H5E_SYM, "object_close");
 }
+
+/* Native-only group operations; of them only H5Gget_objinfo has a meaning
+ * here (object identity for h5py's hash and ==). */
+herr_t pv_group_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req)
+{
+    herr_t ret;
+
+    if (args->op_type != H5VL_NATIVE_GROUP_GET_OBJINFO)
+        return pv_unsupported_optional(obj, args, dxpl_id, req);
+    {
+        H5VL_native_group_get_objinfo_t *info = &((H5VL_native_group_optional_args_t *)args->args)->get_objinfo;
+
+        PV_ENTER(-1);
+        ret = pv_object_stat(obj, &info->loc_params, info->statbuf);
+        PV_LEAVE();
+    }
+    return ret;
+}

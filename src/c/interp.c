@@ -123,6 +123,12 @@ int pv_python_start(void)
     else
         gil = PyGILState_Ensure();
     rc = import_dispatch(site);
+    if (rc == 0 && !booted) {
+        PyObject *r = PyObject_CallMethod(pv_dispatch, "joined_python_host", NULL);
+        if (!r)
+            PyErr_Print(); /* it reports its own failures as warnings; this is a bug in it */
+        Py_XDECREF(r);
+    }
     if (booted)
         PyEval_SaveThread(); /* from now on every callback takes the GIL itself */
     else

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -34,6 +35,16 @@ class _FileState:
     intent: int
     handles: int = 0  # open HDF5 handles to the file or anything in it
     fileno: int = 0
+
+
+def joined_python_host():
+    """Called once when the plugin joins a running interpreter (an h5py
+    script): installs the h5py compatibility layer (h5py_compat)."""
+    try:
+        from . import h5py_compat
+        h5py_compat.install()
+    except Exception as exc:  # the connector still works; only h5py's version-1 paths stay refused
+        warnings.warn(f"H5PyVOL: h5py compatibility layer not installed: {exc}", RuntimeWarning)
 
 
 def describe_error(exc: BaseException, where: str):

@@ -1,0 +1,186 @@
+"""The h5py entry points that would reach a version-1 HDF5 call, each
+wrapped: objects H5PyVOL serves take the version-2 path, every other object
+h5py's original.  See ``__init__`` for why."""
+from __future__ import annotations
+
+import functools
+import posixpath
+
+from . import CONNECTOR_NAME, hdf5
+
+_applied = False
+
+
+def _ours(obj) -> bool:
+    """Whether HDF5 object id (an h5py ObjectID) is served by H5PyVOL."""
+    try:
+        return bool(obj) and hdf5.connector_name(obj.id) == CONNECTOR_NAME
+    except (AttributeError, TypeError):
+        return False
+
+
+def _lapl(lapl) -> int:
+    return hdf5.H5P_DEFAULT if lapl is None else lapl.id
+
+
+def _bytes(name) -> bytes:
+    return name if isinstance(name, bytes) else str(name).encode("utf-8")
+
+
+def _wrap(owner, attr: str, ours_first_arg: bool = True):
+    """Replaces owner.attr by a function that calls ours_<attr> for H5PyVOL
+    objects (the low-level id is the first argument, or self.id)."""
+    def decorator(replacement):
+        original = getattr(owner, attr)
+
+        @functools.wraps(original)
+        def wrapper(first, *args, **kwargs):
+            oid = first if ours_first_arg else getattr(first, "id", None)
+            if _ours(oid):
+                return replacement(original, first, *args, **kwargs)
+            return original(first, *args, **kwargs)
+
+        wrapper.__h5pyvol_original__ = original
+        setattr(owner, attr, wrapper)
+        return replacement
+    return decorator
+
+
+class ObjInfo:
+    """What h5py.h5o.get_info returns, from H5O_info2_t (no object address
+    or header: tokens are not addresses outside native files)."""
+
+    def __init__(self, info: hdf5.ObjectInfo):
+        self.fileno = info.fileno
+        self.type = info.type
+        self.rc = info.rc
+        self.num_attrs = info.num_attrs
+        self.atime, self.mtime, self.ctime, self.btime = info.atime, info.mtime, info.ctime, info.btime
+        self.token = bytes(info.token.data)
+        self.addr = int.from_bytes(self.token[:8], "little")
+        self.hdr = None
+
+    def __repr__(self):
+        return f"<ObjInfo type={self.type} rc={self.rc} num_attrs={self.num_attrs}>"
+
+
+class LinkInfo:
+    """What h5py's LinkProxy.get_info returns, from H5L_info2_t."""
+
+    def __init__(self, info: hdf5.LinkInfo):
+        self.type = info.type
+        self.corder_valid = bool(info.corder_valid)
+        self.corder = info.corder
+        self.cset = info.cset
+        self.u = info.u.val_size if info.type != hdf5.H5L_TYPE_HARD else bytes(info.u.token.data)
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    from h5py import h5g, h5o
+    from h5py._hl import group
+
+    @_wrap(h5o, "get_info")
+    def get_info(original, loc, name=None, index=-1, *, obj_name=b".", index_type=hdf5.H5_INDEX_NAME,
+                 order=hdf5.H5_ITER_INC, lapl=None):
+        if index != -1:
+            raise NotImplementedError("h5o.get_info by index is not available for H5PyVOL objects")
+        target = b"." if name is None else _bytes(name)
+        return ObjInfo(hdf5.object_info(loc.id, target, lapl=_lapl(lapl)))
+
+    @_wrap(h5o, "visit")
+    def visit(original, loc, func, *, info=False, obj_name=b".", lapl=None, idx_type=hdf5.H5_INDEX_NAME,
+              order=hdf5.H5_ITER_INC):
+        def each(name, objinfo):
+            if name == b".":  # h5py never shows the start itself
+                return None
+            return func(name, ObjInfo(objinfo)) if info else func(name)
+        return hdf5.visit_objects(loc.id, each, name=_bytes(obj_name), lapl=_lapl(lapl))
+
+    @_wrap(h5g, "_path_valid")
+    def path_valid(original, grp, path, lapl=None):
+        # h5py's own rule (h5g._path_valid) on version-2 calls: every link on
+        # the way must lead to a group; the last one only has to exist
+        text = path.decode("utf-8") if isinstance(path, bytes) else str(path)
+        if not text:
+            return False
+        root = "/" if text.startswith("/") else ""
+        parts = [p for p in text.split("/") if p and p != "."]
+        access = _lapl(lapl)
+        try:
+            for i in range(len(parts)):
+                name = (root + "/".join(parts[:i + 1])).encode("utf-8")
+                if hdf5.H5Lexists(grp.id, name, access) <= 0:
+                    return False
+                if i < len(parts) - 1 and hdf5.object_info(grp.id, name, lapl=access).type != hdf5.H5O_TYPE_GROUP:
+                    return False
+        except (KeyError, RuntimeError, ValueError, TypeError, OSError):
+            return False
+        return True
+
+    def names_in_order(self, order):
+        index = (hdf5.H5_INDEX_CRT_ORDER if hdf5.creation_order_tracked(self.id.id)
+                 else hdf5.H5_INDEX_NAME)
+        return hdf5.link_names(self.id.id, index, order)
+
+    @_wrap(group.Group, "__iter__", ours_first_arg=False)
+    def group_iter(original, self):
+        for name in names_in_order(self, hdf5.H5_ITER_INC):
+            yield self._d(name)
+
+    @_wrap(group.Group, "__reversed__", ours_first_arg=False)
+    def group_reversed(original, self):
+        for name in names_in_order(self, hdf5.H5_ITER_DEC):
+            yield self._d(name)
+
+    @_wrap(group.Group, "get", ours_first_arg=False)
+    def group_get(original, self, name, default=None, getclass=False, getlink=False, **elink):
+        from h5py._hl import dataset, datatype
+        if not (getclass or getlink) or elink:
+            if getlink and elink:
+                raise NotImplementedError("get(getlink=True) with external-link options is not available "
+                                          "for H5PyVOL objects")
+            return original(self, name, default, getclass, getlink, **elink)
+        if name not in self:
+            return default
+        lapl = _lapl(self._lapl)
+        target = self._e(name)
+        if not getlink:
+            kind = hdf5.object_info(self.id.id, target, lapl=lapl).type
+            try:
+                return {hdf5.H5O_TYPE_GROUP: group.Group, hdf5.H5O_TYPE_DATASET: dataset.Dataset,
+                        hdf5.H5O_TYPE_NAMED_DATATYPE: datatype.Datatype}[kind]
+            except KeyError as exc:
+                raise TypeError("Unknown object type") from exc
+        kind = hdf5.link_info(self.id.id, target, lapl).type
+        if kind == hdf5.H5L_TYPE_SOFT:
+            if getclass:
+                return group.SoftLink
+            return group.SoftLink(self._d(hdf5.link_value(self.id.id, target, lapl)))
+        if kind == hdf5.H5L_TYPE_EXTERNAL:
+            if getclass:
+                return group.ExternalLink
+            filename, path = hdf5.link_value(self.id.id, target, lapl)
+            from h5py._hl.compat import filename_decode
+            return group.ExternalLink(filename_decode(filename), self._d(path))
+        if kind == hdf5.H5L_TYPE_HARD:
+            return group.HardLink if getclass else group.HardLink()
+        raise TypeError("Unknown link type")
+
+    def visit_links(self, func):
+        return hdf5.visit_links(self.id.id, lambda name, info: func(name) or None, _lapl(self._lapl))
+
+    @_wrap(group.Group, "visit_links", ours_first_arg=False)
+    def group_visit_links(original, self, func):
+        return visit_links(self, lambda name: func(self._d(name)))
+
+    @_wrap(group.Group, "visititems_links", ours_first_arg=False)
+    def group_visititems_links(original, self, func):
+        def each(name):
+            name = self._d(name)
+            return func(name, self.get(name, getlink=True))
+        return visit_links(self, each)
+
