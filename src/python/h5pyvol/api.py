@@ -305,7 +305,8 @@ class H5Dataset(H5Object):
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
         self.dtype: np.dtype = np.dtype(kwargs.get("dtype", "f8"))
-        self.shape: Optional[tuple] = tuple(kwargs["shape"]) if kwargs.get("shape") is not None else ()
+        # None: HDF5's null dataspace (no elements at all, h5py.Empty)
+        self.shape: Optional[tuple] = tuple(kwargs["shape"]) if kwargs.get("shape") is not None else None
         maxshape = kwargs.get("maxshape")
         self.maxshape: Optional[tuple] = tuple(maxshape) if maxshape is not None else self.shape
         self.creation: DatasetCreation = kwargs.get("creation") or DatasetCreation()
@@ -330,7 +331,9 @@ class H5Dataset(H5Object):
 
     def storage_size(self) -> int:
         """Bytes of storage the data takes (H5Dget_storage_size)."""
-        return int(np.prod(self.shape or (), dtype=np.int64)) * self.dtype.itemsize
+        if self.shape is None:
+            return 0
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
     def fill_value(self):
         """One element holding the fill value, or None when it is undefined."""
@@ -365,9 +368,14 @@ class ArrayDataset(H5Dataset):
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
         self.data = None if self.shape is None else self.fill_array()
+        # like HDF5's late allocation: no storage until the first write
+        self.allocated = self.creation.layout == "compact"
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
         out[...] = selection.read_from(self.data).reshape(out.shape)
+
+    def storage_size(self) -> int:
+        return super().storage_size() if self.allocated else 0
 
 
     def read(self, selection: Selection) -> np.ndarray:
@@ -375,6 +383,7 @@ class ArrayDataset(H5Dataset):
 
     def write(self, selection: Selection, data: np.ndarray) -> None:
         selection.write_into(self.data, data)
+        self.allocated = True
 
     def resize(self, shape: tuple) -> None:
         if self.creation.layout != "chunked":

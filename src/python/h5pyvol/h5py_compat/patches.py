@@ -137,16 +137,18 @@ def apply() -> None:
             yield self._d(name)
 
     @_wrap(group.Group, "get", ours_first_arg=False)
-    def group_get(original, self, name, default=None, getclass=False, getlink=False, **elink):
+    def group_get(original, self, name, default=None, getclass=False, getlink=False, elink_mode=None,
+                  elink_locking=None, elink_swmr=None):
         from h5py._hl import dataset, datatype
-        if not (getclass or getlink) or elink:
-            if getlink and elink:
-                raise NotImplementedError("get(getlink=True) with external-link options is not available "
-                                          "for H5PyVOL objects")
-            return original(self, name, default, getclass, getlink, **elink)
+        if not (getclass or getlink):
+            return original(self, name, default, getclass, getlink, elink_mode, elink_locking, elink_swmr)
+        if elink_mode is None and elink_swmr is None and elink_locking is None:
+            access = self._lapl
+        else:
+            access = group.make_lapl(self.file, elink_mode, elink_swmr, elink_locking)
+        lapl = _lapl(access)
         if name not in self:
             return default
-        lapl = _lapl(self._lapl)
         target = self._e(name)
         if not getlink:
             kind = hdf5.object_info(self.id.id, target, lapl=lapl).type
