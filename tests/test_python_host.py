@@ -211,3 +211,30 @@ def test_fixed_string_fill_values(run_py, connector):
     result = run_py(FIXED_STRING_FILL, connector=connector)
     assert result.returncode == 0, result.output
     assert "fills b'bar' b'bar' bár bár" in result.stdout
+
+
+BROADCAST_WRITES = r"""
+import h5py, numpy as np
+with h5py.File("bc.h5", "w") as f:
+    rows = f.create_dataset("rows", shape=(4, 6), dtype="i4")
+    rows[1:3] = np.arange(6)          # one row, written twice at an offset
+    cube = f.create_dataset("cube", shape=(3, 5, 5), dtype="i4", chunks=(1, 5, 5))
+    cube[0:2] = 12                    # a scalar over two chunks
+    cube[2, :, 4] = 7
+    pts = f.create_dataset("pts", shape=(5, 5), dtype="i4")
+    pts[[1, 3], 2:4] = np.array([[1, 2]])
+    for name in ("rows", "cube", "pts"):
+        print(name, f[name][...].tolist())
+"""
+
+
+@pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
+def test_broadcast_writes_land_where_native_puts_them(run_py, connector):
+    """h5py broadcasts by moving one selection with H5Soffset_simple; the
+    offset must reach the connector (it used to write row 0 every time)."""
+    native = run_py(BROADCAST_WRITES, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(BROADCAST_WRITES, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "rows [[0, 0, 0, 0, 0, 0], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 0, 0, 0, 0, 0]]" in ours.stdout

@@ -367,16 +367,49 @@ static PyObject *coords_bytes(const hsize_t *buf, hssize_t n)
  *   ("hyperslab", shape, start, stride, count, block)   a regular hyperslab
  *   ("blocks", shape, nblocks, coords)    coords: uint64 bytes, per block start then end
  *   ("points", shape, npoints, coords)    coords: uint64 bytes, rank per point, in order */
+/* The offset of space's selection (H5Soffset_simple; h5py broadcasts a
+ * value that way), which HDF5's selection listings leave out and its bounds
+ * include.  Returns 1 when it is not zero. */
+static int selection_offset(hid_t space, int rank, hssize_t *offset)
+{
+    hsize_t  lo[H5S_MAX_RANK], hi[H5S_MAX_RANK], raw_lo[H5S_MAX_RANK], raw_hi[H5S_MAX_RANK];
+    hssize_t none[H5S_MAX_RANK] = {0};
+    hid_t    copy;
+    int      i, moved = 0, ok;
+
+    if (rank <= 0 || H5Sget_select_bounds(space, lo, hi) < 0 || (copy = H5Scopy(space)) < 0)
+        return 0;
+    ok = H5Soffset_simple(copy, none) >= 0 && H5Sget_select_bounds(copy, raw_lo, raw_hi) >= 0;
+    H5Sclose(copy);
+    for (i = 0; ok && i < rank; i++) {
+        offset[i] = (hssize_t)lo[i] - (hssize_t)raw_lo[i];
+        moved |= offset[i] != 0;
+    }
+    return ok && moved;
+}
+
+static void shift_coords(hsize_t *coords, size_t n, int rank, const hssize_t *offset)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        coords[i] = (hsize_t)((hssize_t)coords[i] + offset[i % (size_t)rank]);
+}
+
 PyObject *pv_selection_to_py(hid_t space)
 {
     hsize_t   dims[H5S_MAX_RANK];
+    hssize_t  offset[H5S_MAX_RANK];
     int       rank = H5Sget_simple_extent_ndims(space);
     PyObject *shape, *res = NULL;
+    int       moved;
 
     if (rank < 0)
         return PyErr_Format(PyExc_ValueError, "invalid dataspace");
     H5Sget_simple_extent_dims(space, dims, NULL);
     shape = dims_tuple(rank, dims, 0);
+    moved = (H5Sget_select_type(space) == H5S_SEL_POINTS || H5Sget_select_type(space) == H5S_SEL_HYPERSLABS)
+            && selection_offset(space, rank, offset);
     switch (H5Sget_select_type(space)) {
         case H5S_SEL_NONE:
             return Py_BuildValue("(sN)", "none", shape);
@@ -388,6 +421,8 @@ PyObject *pv_selection_to_py(hid_t space)
             if (!buf)
                 return PyErr_NoMemory();
             H5Sget_select_elem_pointlist(space, 0, (hsize_t)n, buf);
+            if (moved)
+                shift_coords(buf, (size_t)(n * rank), rank, offset);
             res = Py_BuildValue("(sNLN)", "points", shape, (long long)n, coords_bytes(buf, n * rank));
             free(buf);
             return res;
@@ -396,6 +431,8 @@ PyObject *pv_selection_to_py(hid_t space)
             if (H5Sis_regular_hyperslab(space) > 0) {
                 hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
                 H5Sget_regular_hyperslab(space, start, stride, count, block);
+                if (moved)
+                    shift_coords(start, (size_t)rank, rank, offset);
                 return Py_BuildValue("(sNNNNN)", "hyperslab", shape, dims_tuple(rank, start, 0),
                                      dims_tuple(rank, stride, 0), dims_tuple(rank, count, 0),
                                      dims_tuple(rank, block, 0));
@@ -406,6 +443,8 @@ PyObject *pv_selection_to_py(hid_t space)
                 if (!buf)
                     return PyErr_NoMemory();
                 H5Sget_select_hyper_blocklist(space, 0, (hsize_t)n, buf);
+                if (moved)
+                    shift_coords(buf, (size_t)(n * 2 * rank), rank, offset);
                 res = Py_BuildValue("(sNLN)", "blocks", shape, (long long)n, coords_bytes(buf, n * 2 * rank));
                 free(buf);
                 return res;

@@ -21,6 +21,14 @@ static PyObject *fapl_config(hid_t fapl_id)
     return res;
 }
 
+/* H5Fget_access_plist answers with the list the file was opened with
+ * (cache sizes, library version bounds, drivers' settings), as natively. */
+static void keep_fapl(pv_obj_t *file, hid_t fapl_id)
+{
+    if (file)
+        file->apl = H5Pcopy(fapl_id == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl_id);
+}
+
 void *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req)
 {
     pv_obj_t *res;
@@ -31,6 +39,7 @@ void *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl
                              fapl_config(fapl_id), pv_plist_to_py(fcpl_id), (long long)fapl_id,
                              pv_crt_order_to_py(fcpl_id)),
                      H5I_FILE);
+    keep_fapl(res, fapl_id);
     PV_LEAVE();
     return res;
 }
@@ -44,14 +53,16 @@ void *pv_file_open(const char *name, unsigned flags, hid_t fapl_id, hid_t dxpl_i
     res = pv_obj_new(pv_call(H5E_FILE, "file_open", "(NINL)", pv_str_or_none(name), flags,
                              fapl_config(fapl_id), (long long)fapl_id),
                      H5I_FILE);
+    keep_fapl(res, fapl_id);
     PV_LEAVE();
     return res;
 }
 
-/* A file access property list that selects this connector with the file's info. */
-static hid_t make_fapl(PyObject *config)
+/* A file access property list that selects this connector with the file's
+ * info: a copy of the one it was opened with, or a new one. */
+static hid_t make_fapl(PyObject *config, hid_t opened_with)
 {
-    hid_t     fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t     fapl = opened_with >= 0 ? H5Pcopy(opened_with) : H5Pcreate(H5P_FILE_ACCESS);
     hid_t     vol_id = H5VLget_connector_id_by_name(H5PYVOL_NAME);
     pv_info_t info = {NULL};
 
@@ -142,7 +153,7 @@ herr_t pv_file_get(void *obj, H5VL_file_get_args_t *args, hid_t dxpl_id, void **
             break;
         case H5VL_FILE_GET_FAPL: /* H5Fget_access_plist */
             if ((r = pv_call(H5E_FILE, "file_config", "(O)", o->py)))
-                ret = (args->args.get_fapl.fapl_id = make_fapl(r)) < 0 ? -1 : 0;
+                ret = (args->args.get_fapl.fapl_id = make_fapl(r, o->apl)) < 0 ? -1 : 0;
             break;
         case H5VL_FILE_GET_FCPL: /* H5Fget_create_plist */
             if ((r = pv_call(H5E_FILE, "file_fcpl", "(O)", o->py))) {
