@@ -222,7 +222,7 @@ with h5py.File("bc.h5", "w") as f:
     cube[0:2] = 12                    # a scalar over two chunks
     cube[2, :, 4] = 7
     pts = f.create_dataset("pts", shape=(5, 5), dtype="i4")
-    pts[[1, 3], 2:4] = np.array([[1, 2]])
+    pts[1:4:2, 2:4] = np.array([1, 2])  # a strided selection, broadcast by rows
     for name in ("rows", "cube", "pts"):
         print(name, f[name][...].tolist())
 """
