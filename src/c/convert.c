@@ -548,7 +548,13 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
             chunks = dims_tuple(rank, dims, 0);
         }
     }
-    if (H5Pfill_value_defined(dcpl, &fill_status) >= 0 && fill_status != H5D_FILL_VALUE_UNDEFINED) {
+    H5D_fill_time_t fill_time = H5D_FILL_TIME_IFSET;
+
+    /* fill time "never": storage is never filled, so unwritten elements are
+     * not the fill value (natively they are whatever the file held; here 0) */
+    H5Pget_fill_time(dcpl, &fill_time);
+    if (fill_time != H5D_FILL_TIME_NEVER && H5Pfill_value_defined(dcpl, &fill_status) >= 0
+        && fill_status != H5D_FILL_VALUE_UNDEFINED) {
         /* bytes of one element; for vlen types the element as a Python value */
         char *buf = calloc(1, tsize);
         if (buf && H5Pget_fill_value(dcpl, type, buf) >= 0) {

@@ -51,7 +51,16 @@ herr_t pv_group_get(void *obj, H5VL_group_get_args_t *args, hid_t dxpl_id, void 
     switch (args->op_type) {
         case H5VL_GROUP_GET_GCPL: /* H5Gget_create_plist */
             if ((r = pv_call(H5E_SYM, "group_gcpl", "(O)", o->py))) {
-                args->args.get_gcpl.gcpl_id = pv_plist_from_py(r, H5P_GROUP_CREATE);
+                PyObject *encoded = PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 2 ? PyTuple_GET_ITEM(r, 0) : NULL;
+                int       tracked = encoded ? PyObject_IsTrue(PyTuple_GET_ITEM(r, 1)) : 0;
+
+                args->args.get_gcpl.gcpl_id = encoded ? pv_plist_from_py(encoded, H5P_GROUP_CREATE) : -1;
+                if (encoded == Py_None && tracked > 0 && args->args.get_gcpl.gcpl_id >= 0
+                    && H5Pset_link_creation_order(args->args.get_gcpl.gcpl_id,
+                                                  H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+                    H5Pclose(args->args.get_gcpl.gcpl_id);
+                    args->args.get_gcpl.gcpl_id = -1;
+                }
                 ret = args->args.get_gcpl.gcpl_id < 0 ? -1 : 0;
                 if (ret < 0)
                     pv_error_from_python(H5E_SYM, "group_gcpl");

@@ -552,7 +552,9 @@ def group_unmount(obj, name):
 
 
 def group_gcpl(group):
-    return getattr(group, "gcpl", None)
+    """(the encoded creation list or None, whether links track creation
+    order): a root group has no list of its own, the file's says it."""
+    return getattr(group, "gcpl", None), bool(getattr(group, "track_link_corder", False))
 
 
 def group_info(obj, loc):

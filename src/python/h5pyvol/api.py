@@ -363,27 +363,40 @@ class H5Dataset(H5Object):
 
 
 class ArrayDataset(H5Dataset):
-    """A dataset that keeps its elements in one numpy array."""
+    """A dataset that keeps its elements in one numpy array, made at the
+    first write (like HDF5's late allocation: a huge dataset nobody writes
+    costs nothing, and reads before then see the fill value)."""
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
-        self.data = None if self.shape is None else self.fill_array()
-        # like HDF5's late allocation: no storage until the first write
-        self.allocated = self.creation.layout == "compact"
+        self._data: Optional[np.ndarray] = None
+        if self.creation.layout == "compact":  # compact data lives in the header: allocated at once
+            self._allocate()
+
+    def _allocate(self) -> np.ndarray:
+        if self._data is None and self.shape is not None:
+            self._data = self.fill_array()
+        return self._data
+
+    @property
+    def data(self) -> Optional[np.ndarray]:
+        return self._allocate()
 
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
+        if self._data is None and not self.dtype.hasobject:
+            fill = self.fill_value()
+            out[...] = 0 if fill is None else fill
+            return
         out[...] = selection.read_from(self.data).reshape(out.shape)
 
     def storage_size(self) -> int:
-        return super().storage_size() if self.allocated else 0
-
+        return super().storage_size() if self._data is not None else 0
 
     def read(self, selection: Selection) -> np.ndarray:
         return selection.read_from(self.data).copy()
 
     def write(self, selection: Selection, data: np.ndarray) -> None:
-        selection.write_into(self.data, data)
-        self.allocated = True
+        selection.write_into(self._allocate(), data)
 
     def resize(self, shape: tuple) -> None:
         if self.creation.layout != "chunked":
@@ -391,11 +404,12 @@ class ArrayDataset(H5Dataset):
         for new, limit in zip(shape, self.maxshape):
             if limit is not None and new > limit:
                 raise ValueError(f"extent {shape} exceeds the maximum {self.maxshape}")
-        old = self.data
+        old = self._data
         self.shape = tuple(shape)
-        self.data = self.fill_array()
-        common = tuple(slice(0, min(a, b)) for a, b in zip(old.shape, self.shape))
-        self.data[common] = old[common]
+        self._data = None
+        if old is not None:
+            common = tuple(slice(0, min(a, b)) for a, b in zip(old.shape, self.shape))
+            self._allocate()[common] = old[common]
 
 
 class H5VOL:
