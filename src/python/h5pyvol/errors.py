@@ -4,10 +4,12 @@ A connector raises ordinary exceptions; :func:`hdf5_codes` picks the HDF5
 major/minor codes the bridge pushes, chosen so h5py turns them back into the
 exception a native file would give (h5py maps the minor code: NOTFOUND ->
 KeyError, EXISTS -> ValueError, UNSUPPORTED -> NotImplementedError, file
-errors -> OSError, and "errno = 2" in the message -> FileNotFoundError).
+errors -> OSError, and "errno = N" in the message -> the OSError subclass of
+that errno, e.g. FileNotFoundError).
 """
 from __future__ import annotations
 
+import errno
 import os
 import traceback
 
@@ -44,6 +46,10 @@ _TABLE = [
 ]
 
 
+_ERRNO_OF = {FileNotFoundError: errno.ENOENT, FileExistsError: errno.EEXIST, PermissionError: errno.EACCES,
+             IsADirectoryError: errno.EISDIR, NotADirectoryError: errno.ENOTDIR}
+
+
 def hdf5_codes(exc: BaseException) -> tuple[str | None, str]:
     for cls, major, minor in _TABLE:
         if isinstance(exc, cls):
@@ -60,8 +66,11 @@ def describe(exc: BaseException, where: str) -> tuple[str, str, str]:
     major, minor = hdf5_codes(exc)
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    if isinstance(exc, FileNotFoundError):
-        message += ", errno = 2"  # what h5py looks for to raise FileNotFoundError
+    if isinstance(exc, OSError):
+        # what h5py reads to raise FileNotFoundError, FileExistsError, PermissionError, ...
+        code = exc.errno or _ERRNO_OF.get(type(exc))
+        if code:
+            message += f", errno = {code}"
     message += f" (in {where})"
     if os.environ.get("H5PYVOL_DEBUG") == "1":
         message += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -57,7 +57,10 @@ class ChunkCodec:
         else:
             stored = array.astype(array.dtype.newbyteorder(self.endian)) if array.dtype.byteorder not in "|=" and \
                 array.dtype.fields is None and array.dtype.subdtype is None else array
-            data = memoryview(np.ascontiguousarray(stored)).cast("B")  # no copy for a backend that writes it out
+            # bytes without a copy for a backend that writes them out; through
+            # a uint8 view, since compounds with out-of-order fields have no
+            # buffer form of their own
+            data = memoryview(np.ascontiguousarray(stored).reshape(-1).view(np.uint8))
         for compressor in self.compressors:
             data = compressor.encode(data)
         return data

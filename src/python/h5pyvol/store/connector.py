@@ -630,9 +630,10 @@ class StoreVOL(H5VOL):
         if key in self.open_files:
             raise FileExistsError(f"unable to create file: {name!r} is open")
         self.closed_files.pop(key, None)
-        if kv.exists(METADATA):
+        if kv.exists(METADATA) or kv.foreign_object():
             if mode == "w-":
                 raise FileExistsError(f"unable to create file: {name!r} exists")
+            kv.remove_foreign_object()
             kv.delete_prefix("")
         f = self.file_class(name, vol=self, mode="r+", kv=kv)
         f.flush()

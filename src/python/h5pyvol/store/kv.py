@@ -59,6 +59,15 @@ class KVStore(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    def foreign_object(self) -> bool:
+        """Whether something that is not a store sits where this store's root
+        goes (a plain file at a directory store's path)."""
+        return False
+
+    def remove_foreign_object(self) -> None:
+        """Removes it: creating a file with truncation replaces whatever was
+        there, as H5Fcreate does natively."""
+
 
 class MemoryKV(KVStore):
     """Keys in a dict, for the life of the process; copies every value."""
@@ -102,6 +111,13 @@ class DirectoryKV(KVStore):
     def __init__(self, root: str, fsync: bool = False):
         self.root = os.path.abspath(root)
         self.fsync = fsync
+
+    def foreign_object(self) -> bool:
+        return os.path.lexists(self.root) and not os.path.isdir(self.root)
+
+    def remove_foreign_object(self) -> None:
+        if self.foreign_object():
+            os.remove(self.root)
 
     def _path(self, key: str) -> str:
         parts = key.split("/")
