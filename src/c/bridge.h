@@ -25,6 +25,7 @@ typedef struct pv_obj_t {
     /* Which H5Fopen/H5Fcreate this handle descends from (H5F_OBJ_LOCAL counts
      * only those): fresh for files, inherited from the location otherwise. */
     unsigned long file_instance;
+    signed char   virtual_layout; /* datasets: 1 virtual (H5Pset_virtual), 0 not, -1 not asked yet */
 } pv_obj_t;
 
 /* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the

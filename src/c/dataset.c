@@ -54,6 +54,42 @@ void *pv_dataset_open(void *obj, const H5VL_loc_params_t *loc, const char *name,
     return res;
 }
 
+/* A virtual dataset is read here, through its mappings (virtual.c); the
+ * connector only keeps its creation list. */
+static int is_virtual(pv_obj_t *d)
+{
+    PyObject *r;
+
+    if (d->virtual_layout < 0 && (r = pv_call(H5E_DATASET, "dataset_is_virtual", "(O)", d->py))) {
+        d->virtual_layout = (signed char)PyObject_IsTrue(r);
+        Py_DECREF(r);
+    }
+    return d->virtual_layout > 0;
+}
+
+static herr_t read_virtual(pv_obj_t *d, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t dxpl, void *buf)
+{
+    PyObject   *r, *dcpl_py, *extent_py;
+    const char *own_file;
+    hid_t       dcpl = -1, extent = -1;
+    herr_t      ret = -1;
+
+    if (!(r = pv_call(H5E_DATASET, "dataset_virtual", "(O)", d->py)))
+        return -1;
+    if (!PyArg_ParseTuple(r, "OsO", &dcpl_py, &own_file, &extent_py)
+        || (dcpl = pv_plist_from_py(dcpl_py, H5P_DATASET_CREATE)) < 0
+        || (extent = pv_space_from_py(extent_py)) < 0)
+        pv_error_from_python(H5E_DATASET, "dataset_virtual");
+    else
+        ret = pv_virtual_read(dcpl, own_file, d->apl, extent, mem_type, mem_space, file_space, dxpl, buf);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (extent >= 0)
+        H5Sclose(extent);
+    Py_DECREF(r);
+    return ret;
+}
+
 /* H5Dread and H5Dread_multi: one connector call per dataset. */
 herr_t pv_dataset_read(size_t count, void *dset[], hid_t mem_type_id[], hid_t mem_space_id[], hid_t file_space_id[],
                        hid_t dxpl_id, void *buf[], void **req)
@@ -64,7 +100,10 @@ herr_t pv_dataset_read(size_t count, void *dset[], hid_t mem_type_id[], hid_t me
 
     PV_ENTER(-1);
     for (i = 0; i < count && ret == 0; i++)
-        ret = pv_io_read(&pv_dataset_io, dset[i], mem_type_id[i], mem_space_id[i], file_space_id[i], dxpl_id, buf[i]);
+        ret = is_virtual(dset[i])
+                  ? read_virtual(dset[i], mem_type_id[i], mem_space_id[i], file_space_id[i], dxpl_id, buf[i])
+                  : pv_io_read(&pv_dataset_io, dset[i], mem_type_id[i], mem_space_id[i], file_space_id[i], dxpl_id,
+                               buf[i]);
     PV_LEAVE();
     return ret;
 }

@@ -20,6 +20,7 @@ pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
     obj->py = py;
     obj->kind = kind;
     obj->apl = H5I_INVALID_HID;
+    obj->virtual_layout = -1;
     {
         static unsigned long instances;
         obj->file_instance = ++instances;

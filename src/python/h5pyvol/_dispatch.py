@@ -649,6 +649,17 @@ def dataset_dcpl(ds):
     return ds.creation.dcpl
 
 
+def dataset_is_virtual(ds):
+    return ds.creation.layout == "virtual"
+
+
+def dataset_virtual(ds):
+    """What the bridge reads a virtual dataset with: its creation list (the
+    mappings), its file's name (sources are found relative to it) and its
+    extent."""
+    return ds.creation.dcpl, file_name(ds), dataset_extent(ds)
+
+
 def dataset_fill_element(ds):
     """A variable-length fill value in the form C packs, or None."""
     spec = dataset_type(ds)

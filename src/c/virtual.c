@@ -1,0 +1,165 @@
+/*
+ * Reading virtual datasets (H5Pset_virtual).
+ *
+ * The connector keeps a virtual dataset's creation list, mappings included;
+ * reading one is done here, in HDF5's terms: the fill value everywhere the
+ * selection reaches, then, for every mapping the selection meets, the
+ * source dataset's elements read through HDF5 itself (H5Fopen, H5Dread) into
+ * the matching part of the caller's buffer.  Sources may so live in any file
+ * HDF5 opens with the default connector: ours, in practice.
+ *
+ * As natively, a source that cannot be opened leaves the fill value.
+ * Refused with an error: printf-style source names (%b) and unlimited
+ * mappings (HDF5's selection projection does not take them).
+ */
+#include "bridge.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The path HDF5 would open for a mapping's source file: "." is the virtual
+ * dataset's own file; a relative name is tried under the access list's
+ * prefix (or HDF5_VDS_PREFIX), then beside the virtual dataset's file, then
+ * as given. */
+static int source_path(const char *source, const char *own_file, hid_t dapl, char *out, size_t size)
+{
+    char        own[PATH_MAX], prefix[PATH_MAX] = "";
+    const char *env = getenv("HDF5_VDS_PREFIX");
+
+    if (!strcmp(source, ".")) {
+        snprintf(out, size, "%s", own_file);
+        return 0;
+    }
+    if (source[0] == '/') {
+        snprintf(out, size, "%s", source);
+        return 0;
+    }
+    if (env && *env)
+        snprintf(prefix, sizeof prefix, "%s", env);
+    else if (dapl >= 0)
+        H5Pget_virtual_prefix(dapl, prefix, sizeof prefix);
+    snprintf(own, sizeof own, "%s", own_file);
+    if (*prefix) {
+        if (!strncmp(prefix, "${ORIGIN}", 9))
+            snprintf(out, size, "%s%s/%s", dirname(own), prefix + 9, source);
+        else
+            snprintf(out, size, "%s/%s", prefix, source);
+        if (H5Fis_accessible(out, H5P_DEFAULT) > 0)
+            return 0;
+        snprintf(own, sizeof own, "%s", own_file);
+    }
+    snprintf(out, size, "%s/%s", dirname(own), source);
+    if (H5Fis_accessible(out, H5P_DEFAULT) > 0)
+        return 0;
+    snprintf(out, size, "%s", source);
+    return 0;
+}
+
+/* Whether a mapping's selection is unlimited (it grows with its source). */
+static int unlimited(hid_t space)
+{
+    hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+    int     rank = H5Sget_simple_extent_ndims(space), i;
+
+    if (H5Sget_select_type(space) != H5S_SEL_HYPERSLABS || H5Sis_regular_hyperslab(space) <= 0
+        || H5Sget_regular_hyperslab(space, start, stride, count, block) < 0)
+        return 0;
+    for (i = 0; i < rank; i++)
+        if (count[i] == H5S_UNLIMITED || block[i] == H5S_UNLIMITED)
+            return 1;
+    return 0;
+}
+
+/* One mapping: the part of file_sel it covers, read from its source into
+ * the matching part of mem_sel. */
+static herr_t read_mapping(hid_t dcpl, size_t i, const char *own_file, hid_t dapl, hid_t mem_type, hid_t mem_sel,
+                           hid_t file_sel, hid_t dxpl, void *buf)
+{
+    hid_t   vspace = H5Pget_virtual_vspace(dcpl, i), srcspace = H5Pget_virtual_srcspace(dcpl, i);
+    hid_t   src_sel = -1, dst_sel = -1, file = -1, dset = -1;
+    char    name[PATH_MAX], dset_name[PATH_MAX], path[PATH_MAX];
+    herr_t  ret = -1;
+
+    if (vspace < 0 || srcspace < 0)
+        goto done;
+    if (H5Pget_virtual_filename(dcpl, i, name, sizeof name) < 0
+        || H5Pget_virtual_dsetname(dcpl, i, dset_name, sizeof dset_name) < 0)
+        goto done;
+    if (unlimited(vspace) || unlimited(srcspace)) {
+        pv_error(H5E_DATASET, H5E_UNSUPPORTED, "virtual mapping %zu: unlimited mappings are not supported", i);
+        goto done;
+    }
+    if (strchr(name, '%') || strchr(dset_name, '%')) {
+        pv_error(H5E_DATASET, H5E_UNSUPPORTED, "virtual mapping %zu: printf-style source names are not supported", i);
+        goto done;
+    }
+    /* the elements of file_sel this mapping covers, seen from the source
+     * and from the caller's buffer */
+    if ((src_sel = H5Sselect_project_intersection(vspace, srcspace, file_sel)) < 0
+        || (dst_sel = H5Sselect_project_intersection(file_sel, mem_sel, vspace)) < 0)
+        goto done;
+    if (H5Sget_select_npoints(src_sel) == 0) {
+        ret = 0;
+        goto done;
+    }
+    source_path(name, own_file, dapl, path, sizeof path);
+    H5E_BEGIN_TRY
+    {
+        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        dset = file < 0 ? -1 : H5Dopen2(file, dset_name, H5P_DEFAULT);
+    }
+    H5E_END_TRY
+    if (dset < 0) { /* a missing source reads as the fill value, as natively */
+        ret = 0;
+        goto done;
+    }
+    if (H5Dread(dset, mem_type, dst_sel, src_sel, dxpl, buf) < 0)
+        pv_error(H5E_DATASET, H5E_READERROR, "virtual mapping %zu: cannot read %s in %s", i, dset_name, path);
+    else
+        ret = 0;
+done:
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (file >= 0)
+        H5Fclose(file);
+    if (src_sel >= 0)
+        H5Sclose(src_sel);
+    if (dst_sel >= 0)
+        H5Sclose(dst_sel);
+    if (vspace >= 0)
+        H5Sclose(vspace);
+    if (srcspace >= 0)
+        H5Sclose(srcspace);
+    if (ret < 0)
+        pv_error(H5E_DATASET, H5E_READERROR, "virtual mapping %zu of the dataset could not be read", i);
+    return ret;
+}
+
+herr_t pv_virtual_read(hid_t dcpl, const char *own_file, hid_t dapl, hid_t extent, hid_t mem_type,
+                       hid_t mem_space, hid_t file_space, hid_t dxpl, void *buf)
+{
+    hid_t  file_sel = file_space == H5S_ALL ? extent : file_space;
+    hid_t  mem_sel = mem_space == H5S_ALL ? file_sel : mem_space;
+    size_t count = 0, i;
+    size_t size = H5Tget_size(mem_type);
+    void  *fill = calloc(1, size ? size : 1);
+    H5D_fill_value_t defined = H5D_FILL_VALUE_UNDEFINED;
+    herr_t ret = 0;
+
+    if (!fill) {
+        pv_error(H5E_RESOURCE, H5E_CANTALLOC, "out of memory");
+        return -1;
+    }
+    if (H5Pfill_value_defined(dcpl, &defined) >= 0 && defined != H5D_FILL_VALUE_UNDEFINED)
+        H5Pget_fill_value(dcpl, mem_type, fill);
+    if (H5Dfill(fill, mem_type, buf, mem_type, mem_sel) < 0 || H5Pget_virtual_count(dcpl, &count) < 0) {
+        pv_error(H5E_DATASET, H5E_READERROR, "cannot fill the virtual dataset's selection");
+        ret = -1;
+    }
+    for (i = 0; ret == 0 && i < count; i++)
+        ret = read_mapping(dcpl, i, own_file, dapl, mem_type, mem_sel, file_sel, dxpl, buf);
+    free(fill);
+    return ret;
+}
