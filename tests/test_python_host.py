@@ -238,3 +238,91 @@ def test_broadcast_writes_land_where_native_puts_them(run_py, connector):
     assert ours.returncode == 0, ours.output
     assert ours.stdout == native.stdout
     assert "rows [[0, 0, 0, 0, 0, 0], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 0, 0, 0, 0, 0]]" in ours.stdout
+
+
+H5PY_VERSION1_PATHS = r"""
+import h5py, numpy as np
+with h5py.File("v1.h5", "w", track_order=True) as f:
+    f.create_group("g/h")
+    f["d"] = np.arange(4)
+    f["soft"] = h5py.SoftLink("/g")
+    f["dangling"] = h5py.SoftLink("/nowhere")
+    f["ext"] = h5py.ExternalLink("other.h5", "/x")
+    print("iter", list(f), list(reversed(f)), list(f["g"].keys()))
+    print("in", [p in f for p in ("g/h", "/g/h/", "dangling", "dangling/x", "nope", ".", "/", "")])
+    print("get", f.get("g", getclass=True).__name__, f.get("soft", getlink=True).path,
+          f.get("ext", getlink=True).filename, f.get("d", getlink=True, getclass=True).__name__,
+          f.get("nope", "default"))
+    names = []
+    f.visit(names.append)
+    print("visit", names, f.visit(lambda n: n if n.endswith("h") else None))
+    items = []
+    f.visititems(lambda n, o: items.append((n, type(o).__name__)))
+    print("visititems", items)
+    links = []
+    f.visit_links(links.append)
+    print("visit_links", links)
+    print("identity", f["g"] == f["soft"], f["g"] == f["d"], hash(f["g"]) == hash(f["/g"]), len({f["g"], f["soft"]}))
+    print("empty", f.create_dataset("e", data=h5py.Empty("f")).shape, f.create_dataset("n", shape=None, dtype="i").shape)
+"""
+
+
+@pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
+def test_h5py_version1_paths_like_native(run_py, connector):
+    """for/in/get/visit/hash reach HDF5's version-1 calls in h5py; the
+    compatibility layer answers them as a native file does."""
+    native = run_py(H5PY_VERSION1_PATHS, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(H5PY_VERSION1_PATHS, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "iter ['g', 'd', 'soft', 'dangling', 'ext'] ['ext', 'dangling', 'soft', 'd', 'g'] ['h']" in ours.stdout
+    assert "visit ['d', 'g', 'g/h'] g/h" in ours.stdout
+
+
+NATIVE_OBJECTS_UNTOUCHED = r"""
+import h5py, h5pyvol.h5py_compat as compat
+from h5py._hl import group
+compat.install()
+assert group.Group.__iter__.__h5pyvol_original__ is not None
+with h5py.File("native.h5", "w") as f:
+    f.create_group("a/b")
+    names = []
+    f.visit(names.append)
+    print(list(f), "a/b" in f, names, f.get("a", getclass=True).__name__)
+"""
+
+
+def test_compatibility_layer_leaves_native_files_to_h5py(run_py):
+    result = run_py(NATIVE_OBJECTS_UNTOUCHED, connector=None)
+    assert result.returncode == 0, result.output
+    assert "['a'] True ['a', 'a/b'] Group" in result.stdout
+
+
+VIRTUAL_DATASET = r"""
+import h5py, numpy as np
+for i in range(3):
+    with h5py.File(f"src{i}.h5", "w") as f:
+        f["data"] = np.arange(10) + 100 * i
+layout = h5py.VirtualLayout(shape=(3, 10), dtype="i8")
+for i in range(3):
+    layout[i] = h5py.VirtualSource(f"src{i}.h5", "data", shape=(10,))
+with h5py.File("vds.h5", "w") as f:
+    f.create_virtual_dataset("v", layout, fillvalue=-1)
+    half = h5py.VirtualLayout(shape=(4,), dtype="i8")
+    half[0:2] = h5py.VirtualSource("src1.h5", "data", shape=(10,))[3:5]
+    f.create_virtual_dataset("half", half, fillvalue=-7)
+with h5py.File("vds.h5", "r") as f:
+    print("v", f["v"][...].tolist(), f["v"][1, 2:5].tolist(), f["v"].is_virtual)
+    print("half", f["half"][...].tolist())
+"""
+
+
+@pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
+def test_virtual_datasets_read_like_native(run_py, connector):
+    native = run_py(VIRTUAL_DATASET, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(VIRTUAL_DATASET, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "half [103, 104, -7, -7]" in ours.stdout
