@@ -326,3 +326,31 @@ def test_virtual_datasets_read_like_native(run_py, connector):
     assert ours.returncode == 0, ours.output
     assert ours.stdout == native.stdout
     assert "half [103, 104, -7, -7]" in ours.stdout
+
+
+EXTERNAL_LINK_ACCESS = r"""
+import h5py
+with h5py.File("target.h5", "w") as f:
+    f.create_group("g")
+with h5py.File("main.h5", "w") as f:
+    f["ext"] = h5py.ExternalLink("target.h5", "/g")
+with h5py.File("main.h5", "a", libver="latest", locking=False) as f:
+    print("inherits", f["ext"].file.mode, f["ext"].file.libver, f["ext"].file.id.get_access_plist().get_file_locking())
+    g = f.get("ext", elink_mode="r")
+    print("read-only", g.file.mode)
+    try:
+        g["x"] = 1
+        print("wrote")
+    except (ValueError, OSError) as e:
+        print("refused", type(e).__name__)
+"""
+
+
+@pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
+def test_external_links_open_files_as_the_link_access_list_says(run_py, connector):
+    native = run_py(EXTERNAL_LINK_ACCESS, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(EXTERNAL_LINK_ACCESS, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "read-only r" in ours.stdout

@@ -98,6 +98,8 @@ int       pv_copy_name(PyObject *str, char *buf, size_t size, size_t *len_out);
     } while (0)
 /* Handle for the loc_params' target: by self, by name, by index or by token.
  * Returns a new reference to dispatch's location tuple. */
+PyObject *pv_plist_capsule(hid_t plist);
+hid_t     pv_plist_from_capsule(PyObject *capsule);
 PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc);
 /* Registers a fresh handle on the same Python object as a new hid_t. */
 hid_t pv_register(PyObject *py, H5I_type_t kind);

@@ -25,8 +25,15 @@ static PyObject *fapl_config(hid_t fapl_id)
  * (cache sizes, library version bounds, drivers' settings), as natively. */
 static void keep_fapl(pv_obj_t *file, hid_t fapl_id)
 {
-    if (file)
-        file->apl = H5Pcopy(fapl_id == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl_id);
+    hid_t copy;
+
+    if (!file)
+        return;
+    file->apl = H5Pcopy(fapl_id == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl_id);
+    /* the file's other handles (obj.file) and files its external links
+     * open answer with it too */
+    if (file->apl >= 0 && (copy = H5Pcopy(file->apl)) >= 0)
+        pv_call_void(H5E_FILE, "file_keep_fapl", "(ON)", file->py, pv_plist_capsule(copy));
 }
 
 void *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl_id, hid_t dxpl_id, void **req)
@@ -152,8 +159,14 @@ herr_t pv_file_get(void *obj, H5VL_file_get_args_t *args, hid_t dxpl_id, void **
             ret = 0;
             break;
         case H5VL_FILE_GET_FAPL: /* H5Fget_access_plist */
-            if ((r = pv_call(H5E_FILE, "file_config", "(O)", o->py)))
-                ret = (args->args.get_fapl.fapl_id = make_fapl(r, o->apl)) < 0 ? -1 : 0;
+            if ((r = pv_call(H5E_FILE, "file_config", "(O)", o->py))) {
+                /* a file opened through an external link: the list it was opened with */
+                PyObject *through_link = o->apl < 0 ? pv_call(H5E_FILE, "file_fapl", "(O)", o->py) : NULL;
+                hid_t     base = o->apl >= 0 ? o->apl : through_link ? pv_plist_from_capsule(through_link) : -1;
+
+                ret = (args->args.get_fapl.fapl_id = make_fapl(r, base)) < 0 ? -1 : 0;
+                Py_XDECREF(through_link);
+            }
             break;
         case H5VL_FILE_GET_FCPL: /* H5Fget_create_plist */
             if ((r = pv_call(H5E_FILE, "file_fcpl", "(O)", o->py))) {

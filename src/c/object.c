@@ -99,7 +99,58 @@ static const char *order_name(H5_iter_order_t order)
     return order == H5_ITER_DEC ? "decreasing" : order == H5_ITER_INC ? "increasing" : "native";
 }
 
-/* ("self",) | ("name", path) | ("index", path, index, order, n) | ("token", bytes) */
+static void close_plist_capsule(PyObject *capsule)
+{
+    hid_t *id = PyCapsule_GetPointer(capsule, "h5pyvol.plist");
+
+    if (id) {
+        H5E_BEGIN_TRY { H5Pclose(*id); } H5E_END_TRY
+        free(id);
+    }
+}
+
+/* A property list id for Python to keep (closed with the capsule). */
+PyObject *pv_plist_capsule(hid_t plist)
+{
+    hid_t    *id = malloc(sizeof *id);
+    PyObject *capsule;
+
+    if (!id) {
+        H5Pclose(plist);
+        return PyErr_NoMemory();
+    }
+    *id = plist;
+    if (!(capsule = PyCapsule_New(id, "h5pyvol.plist", close_plist_capsule))) {
+        H5Pclose(plist);
+        free(id);
+    }
+    return capsule;
+}
+
+hid_t pv_plist_from_capsule(PyObject *capsule)
+{
+    hid_t *id = PyCapsule_IsValid(capsule, "h5pyvol.plist") ? PyCapsule_GetPointer(capsule, "h5pyvol.plist") : NULL;
+
+    return id ? *id : H5I_INVALID_HID;
+}
+
+/* What a link access list says about files external links open: None, or
+ * (access flags, file access list capsule or None). */
+static PyObject *elink_access(hid_t lapl)
+{
+    unsigned flags = H5F_ACC_DEFAULT;
+    hid_t    fapl;
+
+    if (lapl == H5P_DEFAULT || lapl == H5P_LINK_ACCESS_DEFAULT || lapl < 0)
+        Py_RETURN_NONE;
+    H5Pget_elink_acc_flags(lapl, &flags);
+    fapl = H5Pget_elink_fapl(lapl);
+    if (flags == H5F_ACC_DEFAULT && fapl <= H5P_DEFAULT)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(IN)", flags, fapl > H5P_DEFAULT ? pv_plist_capsule(fapl) : Py_NewRef(Py_None));
+}
+
+/* ("self",) | ("name", path, elink access) | ("index", path, index, order, n) | ("token", bytes) */
 PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc)
 {
     (void)obj;
@@ -107,7 +158,8 @@ PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc)
         case H5VL_OBJECT_BY_SELF:
             return Py_BuildValue("(s)", "self");
         case H5VL_OBJECT_BY_NAME:
-            return Py_BuildValue("(sN)", "name", pv_str_or_none(loc->loc_data.loc_by_name.name));
+            return Py_BuildValue("(sNN)", "name", pv_str_or_none(loc->loc_data.loc_by_name.name),
+                                 elink_access(loc->loc_data.loc_by_name.lapl_id));
         case H5VL_OBJECT_BY_IDX:
             return Py_BuildValue("(sNssK)", "index", pv_str_or_none(loc->loc_data.loc_by_idx.name),
                                  index_name(loc->loc_data.loc_by_idx.idx_type),

@@ -24,6 +24,7 @@ from .types import decode_element, dtype_from_spec, encode_element, has_vlen, sp
 
 H5F_ACC_RDWR = 0x0001
 H5F_ACC_EXCL = 0x0004
+H5F_ACC_DEFAULT = 0xffff
 
 _connectors: dict[str, H5VOL] = {}
 _filenos = itertools.count(1)
@@ -35,6 +36,9 @@ class _FileState:
     intent: int
     handles: int = 0  # open HDF5 handles to the file or anything in it
     fileno: int = 0
+    # the file access list it was opened with through an external link (a
+    # capsule the bridge made from the link access list), for H5Fget_access_plist
+    fapl: object = None
 
 
 def joined_python_host():
@@ -127,7 +131,9 @@ def _parts(path: str) -> list[str]:
 MAX_LINK_DEPTH = 16  # HDF5's default H5Pset_nlinks
 
 
-def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0) -> H5Object:
+def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0, elink=None) -> H5Object:
+    """The object at path from start.  elink: (access flags, file access
+    list) from the link access list, for files external links open."""
     node = _file_of(start) if path.startswith("/") else start
     for part in _parts(path):
         if not isinstance(node, H5Group):
@@ -139,37 +145,43 @@ def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0) -> H
                 raise KeyError(f"object {part!r} doesn't exist (in {path!r})") from None
             child = node.create_group(part)
             _attach(child, node, part)
-        node = _follow(node, child, depth)
+        node = _follow(node, child, depth, elink)
         mounted = getattr(node, "mounted_file", None)
         if mounted is not None:  # H5Fmount: the child file's root stands in for the group
             node = mounted
     return node
 
 
-def _follow(group: H5Group, target, depth: int = 0) -> H5Object:
+def _follow(group: H5Group, target, depth: int = 0, elink=None) -> H5Object:
     """The object a link leads to, following soft and external links."""
     if isinstance(target, H5Object):
         return target
     if depth >= MAX_LINK_DEPTH:
         raise KeyError(f"too many soft or external links (more than {MAX_LINK_DEPTH})")
     if isinstance(target, SoftLink):
-        return _walk(group, target.path, depth=depth + 1)
+        return _walk(group, target.path, depth=depth + 1, elink=elink)
     if isinstance(target, ExternalLink):
-        return _walk(_open_external(group, target.filename), target.path, depth=depth + 1)
+        return _walk(_open_external(group, target.filename, elink), target.path, depth=depth + 1, elink=elink)
     if isinstance(target, UserLink):
         raise KeyError(f"user-defined link (type {target.type}) in {group.name!r} cannot be traversed by H5PyVOL")
     raise TypeError(f"group {group.name!r} holds {type(target).__name__}, not a link")
 
 
-def _open_external(group: H5Object, filename: str) -> H5File:
+def _open_external(group: H5Object, filename: str, elink=None) -> H5File:
+    """The file an external link names, opened as the link access list says
+    (H5Pset_elink_acc_flags, H5Pset_elink_fapl) or like the linking file."""
     f = _file_of(group)
     state = _state(f)
+    flags, fapl = elink if elink is not None else (H5F_ACC_DEFAULT, None)
+    intent = state.intent if flags == H5F_ACC_DEFAULT else flags
+    fapl = fapl if fapl is not None else state.fapl  # natively: the linking file's
     vol = f.vol
-    other = vol.open_file(filename, "r+" if state.intent & H5F_ACC_RDWR else "r")
+    other = vol.open_file(filename, "r+" if intent & H5F_ACC_RDWR else "r")
     if getattr(other, "_h5pyvol_state", None) is None or other._h5pyvol_state.handles == 0:
-        _new_file(other, vol, filename, state.config, state.intent)
+        _new_file(other, vol, filename, state.config, intent)
         other._h5pyvol_state.handles -= 1  # only what is opened through it holds it open
         other._h5pyvol_handles = 0
+        other._h5pyvol_state.fapl = fapl
     return other
 
 
@@ -222,7 +234,7 @@ def _locate(obj: H5Object, loc) -> H5Object:
     if kind == "self":
         return obj
     if kind == "name":
-        return _walk(obj, loc[1])
+        return _walk(obj, loc[1], elink=loc[2] if len(loc) > 2 else None)
     if kind == "index":
         _, path, index, order, n = loc
         group = _walk(obj, path)
@@ -325,6 +337,16 @@ def file_close(f):
 
 def file_config(f):
     return _state(_file_of(f)).config
+
+
+def file_fapl(f):
+    return _state(_file_of(f)).fapl
+
+
+def file_keep_fapl(f, fapl):
+    state = _state(_file_of(f))
+    if state.fapl is None:
+        state.fapl = fapl
 
 
 def file_fcpl(f):
