@@ -354,3 +354,38 @@ def test_external_links_open_files_as_the_link_access_list_says(run_py, connecto
     assert ours.returncode == 0, ours.output
     assert ours.stdout == native.stdout
     assert "read-only r" in ours.stdout
+
+
+OBJECT_REFERENCES = r"""
+import h5py
+with h5py.File("refs.h5", "w") as f:
+    g = f.create_group("g")
+    d = f.create_dataset("d", data=[1, 2, 3])
+    refs = f.create_dataset("refs", (3,), dtype=h5py.ref_dtype)
+    refs[0], refs[1] = g.ref, d.ref
+    f.attrs["to_d"] = d.ref
+    print("deref", f[g.ref].name, f[d.ref].name, bool(refs[2]), h5py.h5r.get_obj_type(g.ref, f.id))
+"""
+
+STORED_REFERENCES = r"""
+import h5py
+with h5py.File("refs.h5", "r") as f:
+    print("stored", f[f["refs"][0]].name, f[f["refs"][1]][...].tolist(), f[f.attrs["to_d"]].name)
+"""
+
+
+@pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
+def test_h5py_object_references_like_native(run_py, connector):
+    native = run_py(OBJECT_REFERENCES, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(OBJECT_REFERENCES, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    assert "deref /g /d False 0" in ours.stdout
+
+
+def test_h5py_object_references_survive_in_the_store(run_py):
+    assert run_py(OBJECT_REFERENCES).returncode == 0
+    again = run_py(STORED_REFERENCES)  # another process
+    assert again.returncode == 0, again.output
+    assert "stored /g [1, 2, 3] /d" in again.stdout

@@ -49,8 +49,15 @@ def dtype_from_spec(spec) -> np.dtype:
     if kind == "vlen":
         return np.dtype("O", metadata={"vlen": dtype_from_spec(spec[1]), SPEC_KEY: spec})
     if kind == "reference":
+        # version-1 references are plain bytes to a connector: an object's
+        # token (hobj_ref_t), or a region reference (hdset_reg_ref_t)
+        if spec[1] in _OLD_REFERENCE_SIZES:
+            return np.dtype(f"V{_OLD_REFERENCE_SIZES[spec[1]]}", metadata={"ref": spec[1], SPEC_KEY: spec})
         return np.dtype("O", metadata={"ref": spec[1], SPEC_KEY: spec})
     raise ValueError(f"unknown HDF5 type spec {spec!r}")
+
+
+_OLD_REFERENCE_SIZES = {"object": 8, "region": 12}
 
 
 def spec_from_dtype(dtype) -> tuple:

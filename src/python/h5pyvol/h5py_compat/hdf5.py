@@ -89,6 +89,7 @@ H5Gget_create_plist = _bind("H5Gget_create_plist", hid_t, hid_t)
 H5Pget_link_creation_order = _bind("H5Pget_link_creation_order", herr_t, hid_t, ctypes.POINTER(ctypes.c_uint))
 H5Oopen = _bind("H5Oopen", hid_t, hid_t, ctypes.c_char_p, hid_t)
 H5Oclose = _bind("H5Oclose", herr_t, hid_t)
+H5Oopen_by_token = _bind("H5Oopen_by_token", hid_t, hid_t, Token)
 H5Pclose = _bind("H5Pclose", herr_t, hid_t)
 H5Literate2 = _bind("H5Literate2", herr_t, hid_t, ctypes.c_int, ctypes.c_int, ctypes.POINTER(hsize_t),
                     LinkCallback, ctypes.c_void_p)
@@ -248,3 +249,10 @@ def object_info(oid: int, name: bytes = b".", fields: int = H5O_INFO_BASIC | H5O
     info = ObjectInfo()
     check(H5Oget_info_by_name3(oid, name, ctypes.byref(info), fields, lapl), "H5Oget_info_by_name3")
     return info
+
+
+def open_by_token(loc: int, token: bytes) -> int:
+    """A new identifier for the object with this token in loc's file."""
+    value = Token()
+    ctypes.memmove(value.data, token, 16)
+    return check(H5Oopen_by_token(loc, value), "H5Oopen_by_token")

@@ -172,6 +172,8 @@ def apply() -> None:
             return group.HardLink if getclass else group.HardLink()
         raise TypeError("Unknown link type")
 
+    apply_references()
+
     def visit_links(self, func):
         return hdf5.visit_links(self.id.id, lambda name, info: func(name) or None, _lapl(self._lapl))
 
@@ -186,3 +188,70 @@ def apply() -> None:
             return func(name, self.get(name, getlink=True))
         return visit_links(self, each)
 
+
+
+# --- h5py references ----------------------------------------------------------
+# An h5py Reference holds an hobj_ref_t: 8 bytes that natively are the
+# object's address.  For H5PyVOL objects they are the first 8 bytes of the
+# object's token (the connectors' tokens are an object number and zeros), so
+# a reference stored in a dataset stays valid in the file.  h5py builds
+# Reference objects only in its type converters, so those make them here.
+
+def reference_from_bytes(raw: bytes):
+    from h5py import h5t
+    import ctypes
+    import numpy as np
+    buf = np.frombuffer(raw.ljust(8, b"\0")[:8], dtype=np.uint64).copy()
+    h5t.convert(h5t.STD_REF_OBJ, h5t.PYTHON_OBJECT, 1, buf)
+    address = int(buf[0])
+    ref = ctypes.cast(address, ctypes.py_object).value
+    ctypes.pythonapi.Py_DecRef(ctypes.c_void_p(address))  # the converter's own reference
+    return ref
+
+
+def reference_bytes(ref) -> bytes:
+    from h5py import h5t
+    import numpy as np
+    buf = np.array([id(ref)], dtype=np.uint64)
+    h5t.convert(h5t.PYTHON_OBJECT, h5t.STD_REF_OBJ, 1, buf)
+    return buf.tobytes()
+
+
+def apply_references() -> None:
+    from h5py import h5i, h5r
+
+    @_wrap(h5r, "create")
+    def create(original, loc, name, ref_type, space=None):
+        if ref_type != h5r.OBJECT:
+            raise NotImplementedError("region references are not available for H5PyVOL objects")
+        token = hdf5.object_info(loc.id, _bytes(name), fields=hdf5.H5O_INFO_BASIC).token.data
+        return reference_from_bytes(bytes(token)[:8])
+
+    def ours_reference(ref, loc):
+        return _ours(loc) and isinstance(ref, h5r.Reference) and not isinstance(ref, h5r.RegionReference)
+
+    original_dereference = h5r.dereference
+
+    def dereference(ref, id, *args, **kwargs):
+        if not ours_reference(ref, id):
+            return original_dereference(ref, id, *args, **kwargs)
+        raw = reference_bytes(ref)
+        if raw == bytes(8):
+            return None
+        hid = hdf5.open_by_token(id.id, raw.ljust(16, b"\0"))
+        return h5i.wrap_identifier(hid)
+
+    dereference.__doc__ = original_dereference.__doc__
+    dereference.__h5pyvol_original__ = original_dereference
+    h5r.dereference = dereference
+
+    original_get_obj_type = h5r.get_obj_type
+
+    def get_obj_type(ref, id, *args, **kwargs):
+        if not ours_reference(ref, id):
+            return original_get_obj_type(ref, id, *args, **kwargs)
+        oid = dereference(ref, id)
+        return None if oid is None else hdf5.object_info(oid.id).type
+
+    get_obj_type.__h5pyvol_original__ = original_get_obj_type
+    h5r.get_obj_type = get_obj_type
