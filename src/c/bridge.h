@@ -58,9 +58,16 @@ extern PyObject *pv_dispatch; /* the module h5pyvol._dispatch */
         pv_error_flush();                                                      \
         return failval;                                                        \
     }                                                                          \
-    pv_gil = PyGILState_Ensure()
+    pv_gil = PyGILState_Ensure();                                              \
+    int pv_gc_was_on = PyGC_Disable()
+/* The cyclic garbage collector stays off inside a callback: in an h5py host
+ * it would free h5py objects whose destructors call HDF5 (H5Idec_ref) while
+ * HDF5 is in the middle of the call that reached us (h5py's test_close_gc
+ * crashed in H5Fclose that way). */
 #define PV_LEAVE()                                                             \
     do {                                                                       \
+        if (pv_gc_was_on)                                                      \
+            PyGC_Enable();                                                     \
         PyGILState_Release(pv_gil);                                            \
         pv_error_flush();                                                      \
     } while (0)
@@ -99,6 +106,7 @@ int       pv_copy_name(PyObject *str, char *buf, size_t size, size_t *len_out);
 /* Handle for the loc_params' target: by self, by name, by index or by token.
  * Returns a new reference to dispatch's location tuple. */
 PyObject *pv_plist_capsule(hid_t plist);
+hid_t     pv_fapl_copy(hid_t fapl);
 hid_t     pv_plist_from_capsule(PyObject *capsule);
 PyObject *pv_location(const pv_obj_t *obj, const H5VL_loc_params_t *loc);
 /* Registers a fresh handle on the same Python object as a new hid_t. */

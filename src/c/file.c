@@ -21,6 +21,22 @@ static PyObject *fapl_config(hid_t fapl_id)
     return res;
 }
 
+/* A copy of a file access list for Python to keep as long as it likes:
+ * without a driver registered outside HDF5 (h5py's fileobj driver holds
+ * Python state, which must not outlive the interpreter in a list HDF5
+ * closes at exit).  Drivers do not apply here anyway. */
+hid_t pv_fapl_copy(hid_t fapl)
+{
+    hid_t copy = H5Pcopy(fapl), driver = copy >= 0 ? H5Pget_driver(copy) : -1;
+
+    if (copy >= 0 && driver != H5FD_SEC2 && driver != H5FD_CORE && driver != H5FD_STDIO && driver != H5FD_FAMILY
+        && driver != H5FD_LOG && driver != H5FD_MULTI && H5Pset_fapl_sec2(copy) < 0) {
+        H5Pclose(copy);
+        copy = H5I_INVALID_HID;
+    }
+    return copy;
+}
+
 /* H5Fget_access_plist answers with the list the file was opened with
  * (cache sizes, library version bounds, drivers' settings), as natively. */
 static void keep_fapl(pv_obj_t *file, hid_t fapl_id)
@@ -29,10 +45,10 @@ static void keep_fapl(pv_obj_t *file, hid_t fapl_id)
 
     if (!file)
         return;
-    file->apl = H5Pcopy(fapl_id == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl_id);
+    file->apl = H5Pcopy(fapl_id == H5P_DEFAULT ? H5P_FILE_ACCESS_DEFAULT : fapl_id); /* closed with the handle */
     /* the file's other handles (obj.file) and files its external links
      * open answer with it too */
-    if (file->apl >= 0 && (copy = H5Pcopy(file->apl)) >= 0)
+    if (file->apl >= 0 && (copy = pv_fapl_copy(file->apl)) >= 0)
         pv_call_void(H5E_FILE, "file_keep_fapl", "(ON)", file->py, pv_plist_capsule(copy));
 }
 

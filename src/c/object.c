@@ -145,6 +145,11 @@ static PyObject *elink_access(hid_t lapl)
         Py_RETURN_NONE;
     H5Pget_elink_acc_flags(lapl, &flags);
     fapl = H5Pget_elink_fapl(lapl);
+    if (fapl > H5P_DEFAULT) {
+        hid_t kept = pv_fapl_copy(fapl);
+        H5Pclose(fapl);
+        fapl = kept;
+    }
     if (flags == H5F_ACC_DEFAULT && fapl <= H5P_DEFAULT)
         Py_RETURN_NONE;
     return Py_BuildValue("(IN)", flags, fapl > H5P_DEFAULT ? pv_plist_capsule(fapl) : Py_NewRef(Py_None));
