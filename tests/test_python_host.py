@@ -365,12 +365,16 @@ with h5py.File("refs.h5", "w") as f:
     refs[0], refs[1] = g.ref, d.ref
     f.attrs["to_d"] = d.ref
     print("deref", f[g.ref].name, f[d.ref].name, bool(refs[2]), h5py.h5r.get_obj_type(g.ref, f.id))
+    regions = f.create_dataset("regions", (3,), dtype=h5py.regionref_dtype)
+    regions[0], regions[1] = d.regionref[1:3], d.regionref[::2]
+    print("regions", d[regions[0]].tolist(), d[regions[1]].tolist(), f[regions[1]].name, bool(regions[2]))
 """
 
 STORED_REFERENCES = r"""
 import h5py
 with h5py.File("refs.h5", "r") as f:
     print("stored", f[f["refs"][0]].name, f[f["refs"][1]][...].tolist(), f[f.attrs["to_d"]].name)
+    print("stored regions", f["d"][f["regions"][0]].tolist(), f["d"][f["regions"][1]].tolist())
 """
 
 
@@ -382,6 +386,7 @@ def test_h5py_object_references_like_native(run_py, connector):
     assert ours.returncode == 0, ours.output
     assert ours.stdout == native.stdout
     assert "deref /g /d False 0" in ours.stdout
+    assert "regions [2, 3] [1, 3] /d False" in ours.stdout
 
 
 def test_h5py_object_references_survive_in_the_store(run_py):
@@ -389,3 +394,4 @@ def test_h5py_object_references_survive_in_the_store(run_py):
     again = run_py(STORED_REFERENCES)  # another process
     assert again.returncode == 0, again.output
     assert "stored /g [1, 2, 3] /d" in again.stdout
+    assert "stored regions [2, 3] [1, 3]" in again.stdout

@@ -671,6 +671,25 @@ def dataset_dcpl(ds):
     return ds.creation.dcpl
 
 
+def region_register(obj, token: bytes, space: bytes) -> int:
+    """Keeps a region reference's target (object token, encoded dataspace
+    selection) in its file's region table; the index goes into the
+    reference's last 4 bytes (h5py_compat)."""
+    f = _file_of(obj)
+    table = list(getattr(f, "regions", None) or [])
+    table.append([token.hex(), space.hex()])
+    f.regions = table  # assigned, not appended: the store tracks changes by assignment
+    return len(table) - 1
+
+
+def region_lookup(obj, index: int) -> tuple[bytes, bytes]:
+    table = getattr(_file_of(obj), "regions", None) or []
+    if not 0 <= index < len(table):
+        raise ValueError(f"invalid region reference (no region {index} in this file)")
+    token, space = table[index]
+    return bytes.fromhex(token), bytes.fromhex(space)
+
+
 def dataset_is_virtual(ds):
     return ds.creation.layout == "virtual"
 

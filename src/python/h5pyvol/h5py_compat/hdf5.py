@@ -90,6 +90,7 @@ H5Pget_link_creation_order = _bind("H5Pget_link_creation_order", herr_t, hid_t, 
 H5Oopen = _bind("H5Oopen", hid_t, hid_t, ctypes.c_char_p, hid_t)
 H5Oclose = _bind("H5Oclose", herr_t, hid_t)
 H5Oopen_by_token = _bind("H5Oopen_by_token", hid_t, hid_t, Token)
+H5VLobject = _bind("H5VLobject", ctypes.c_void_p, hid_t)
 H5Pclose = _bind("H5Pclose", herr_t, hid_t)
 H5Literate2 = _bind("H5Literate2", herr_t, hid_t, ctypes.c_int, ctypes.c_int, ctypes.POINTER(hsize_t),
                     LinkCallback, ctypes.c_void_p)

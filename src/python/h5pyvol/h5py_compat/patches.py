@@ -197,48 +197,93 @@ def apply() -> None:
 # a reference stored in a dataset stays valid in the file.  h5py builds
 # Reference objects only in its type converters, so those make them here.
 
-def reference_from_bytes(raw: bytes):
+def _ref_types(region: bool):
     from h5py import h5t
+    return (h5t.STD_REF_DSETREG, 12) if region else (h5t.STD_REF_OBJ, 8)
+
+
+def reference_from_bytes(raw: bytes, region: bool = False):
     import ctypes
     import numpy as np
-    buf = np.frombuffer(raw.ljust(8, b"\0")[:8], dtype=np.uint64).copy()
-    h5t.convert(h5t.STD_REF_OBJ, h5t.PYTHON_OBJECT, 1, buf)
+    from h5py import h5t
+    kind, size = _ref_types(region)
+    buf = np.zeros(2, dtype=np.uint64)  # room for 12 bytes in, one pointer out
+    buf.view(np.uint8)[:size] = np.frombuffer(raw.ljust(size, b"\0")[:size], dtype=np.uint8)
+    h5t.convert(kind, h5t.PYTHON_OBJECT, 1, buf, np.zeros(2, dtype=np.uint64))  # the region converter needs a background
     address = int(buf[0])
     ref = ctypes.cast(address, ctypes.py_object).value
     ctypes.pythonapi.Py_DecRef(ctypes.c_void_p(address))  # the converter's own reference
     return ref
 
 
-def reference_bytes(ref) -> bytes:
-    from h5py import h5t
+def reference_bytes(ref, region: bool = False) -> bytes:
     import numpy as np
-    buf = np.array([id(ref)], dtype=np.uint64)
-    h5t.convert(h5t.PYTHON_OBJECT, h5t.STD_REF_OBJ, 1, buf)
-    return buf.tobytes()
+    from h5py import h5t
+    kind, size = _ref_types(region)
+    buf = np.zeros(2, dtype=np.uint64)
+    buf[0] = id(ref)
+    h5t.convert(h5t.PYTHON_OBJECT, kind, 1, buf, np.zeros(2, dtype=np.uint64))
+    return buf.tobytes()[:size]
+
+
+def connector_object(oid):
+    """The connector's Python object behind an H5PyVOL handle: H5VLobject
+    gives the bridge's pv_obj_t, whose first member is that object."""
+    import ctypes
+    handle = hdf5.H5VLobject(oid.id)
+    if not handle:
+        hdf5.raise_from_stack("H5VLobject")
+    return ctypes.cast(ctypes.c_void_p.from_address(handle).value, ctypes.py_object).value
 
 
 def apply_references() -> None:
     from h5py import h5i, h5r
 
+    from h5py import h5s
+    from .. import _dispatch
+
     @_wrap(h5r, "create")
     def create(original, loc, name, ref_type, space=None):
-        if ref_type != h5r.OBJECT:
-            raise NotImplementedError("region references are not available for H5PyVOL objects")
-        token = hdf5.object_info(loc.id, _bytes(name), fields=hdf5.H5O_INFO_BASIC).token.data
-        return reference_from_bytes(bytes(token)[:8])
+        token = bytes(hdf5.object_info(loc.id, _bytes(name), fields=hdf5.H5O_INFO_BASIC).token.data)
+        if ref_type == h5r.OBJECT:
+            return reference_from_bytes(token[:8])
+        if space is None:
+            raise ValueError("a region reference needs a dataspace")
+        # hdset_reg_ref_t: the dataset's token, then the index of the
+        # selection in the file's region table
+        index = _dispatch.region_register(connector_object(loc), token, space.encode())
+        return reference_from_bytes(token[:8] + index.to_bytes(4, "little"), region=True)
 
     def ours_reference(ref, loc):
-        return _ours(loc) and isinstance(ref, h5r.Reference) and not isinstance(ref, h5r.RegionReference)
+        return _ours(loc) and isinstance(ref, h5r.Reference)
+
+    def raw_reference(ref) -> bytes:
+        return reference_bytes(ref, region=isinstance(ref, h5r.RegionReference))
+
+    original_get_region = h5r.get_region
+
+    def get_region(ref, id, *args, **kwargs):
+        if not (ours_reference(ref, id) and isinstance(ref, h5r.RegionReference)):
+            return original_get_region(ref, id, *args, **kwargs)
+        raw = reference_bytes(ref, region=True)
+        if raw == bytes(12):
+            return None
+        _, space = _dispatch.region_lookup(connector_object(id), int.from_bytes(raw[8:], "little"))
+        return h5s.decode(space)
+
+    get_region.__doc__ = original_get_region.__doc__
+    get_region.__h5pyvol_original__ = original_get_region
+    h5r.get_region = get_region
 
     original_dereference = h5r.dereference
 
     def dereference(ref, id, *args, **kwargs):
         if not ours_reference(ref, id):
             return original_dereference(ref, id, *args, **kwargs)
-        raw = reference_bytes(ref)
-        if raw == bytes(8):
+        raw = raw_reference(ref)
+        if raw == bytes(len(raw)):
             return None
-        hid = hdf5.open_by_token(id.id, raw.ljust(16, b"\0"))
+        hid = hdf5.open_by_token(id.id, raw[:8].ljust(16, b"\0"))
         return h5i.wrap_identifier(hid)
 
     dereference.__doc__ = original_dereference.__doc__

@@ -398,7 +398,8 @@ def _dump(obj) -> str:
         if isinstance(obj, H5Datatype):
             reserved.update(spec=spec_to_json(obj.type_spec), tcpl=b64(obj.tcpl))
         if isinstance(obj, StoreFile):
-            reserved.update(next_id=obj._next_oid, fcpl=b64(obj.fcpl), generation=obj.generation)
+            reserved.update(next_id=obj._next_oid, fcpl=b64(obj.fcpl), generation=obj.generation,
+                            regions=getattr(obj, "regions", None) or [])
     doc["attributes"][RESERVED] = reserved
     return json.dumps(doc, sort_keys=True)
 
@@ -434,6 +435,7 @@ class _Loader:
             self.f.oid = reserved.get("id", self.f.oid)
             self.f.token = _token(self.f.oid)
             self.f.fcpl = unb64(reserved.get("fcpl"))
+            self.f.regions = reserved.get("regions", [])  # region references' targets
             self.fill_group(self.f, root, "")
         for target, path in self.named_types:
             target.named_type = self.by_path.get(path)
