@@ -395,3 +395,26 @@ def test_h5py_object_references_survive_in_the_store(run_py):
     assert again.returncode == 0, again.output
     assert "stored /g [1, 2, 3] /d" in again.stdout
     assert "stored regions [2, 3] [1, 3]" in again.stdout
+
+
+SCALE_OFFSET = r"""
+import h5py, numpy as np
+values = np.array([0.123456, 1.5, -2.25, 3.999999])
+ints = np.array([5, 4100, 4095, 9000])
+with h5py.File("so.h5", "w") as f:
+    f.create_dataset("f", data=values, scaleoffset=2)
+    f.create_dataset("i", data=ints, scaleoffset=12)
+with h5py.File("so.h5", "r") as f:
+    print("floats", np.abs(f["f"][...] - values).max() <= 0.005, (f["f"][...] != values).any())
+    print("ints", f["i"][...].tolist())
+"""
+
+
+@pytest.mark.parametrize("connector", [None, "H5PyVOL connector=memory", "H5PyVOL"])
+def test_scale_offset_loses_what_it_loses_natively(run_py, connector):
+    result = run_py(SCALE_OFFSET, connector=connector)
+    assert result.returncode == 0, result.output
+    assert "floats True True" in result.stdout
+    # 12 bits above the minimum (5): 9000 - 5 keeps its low 12 bits, and
+    # 4100 - 5 = 4095 is the code HDF5 reserves for the fill value (0)
+    assert f"ints [5, 0, 4095, {((9000 - 5) & 4095) + 5}]" in result.stdout

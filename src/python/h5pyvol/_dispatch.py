@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import errors, legacy, registry
+from . import errors, filters, legacy, registry
 from .api import element_base
 from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
                   H5VOL, SoftLink, UserLink)
@@ -769,6 +769,8 @@ def dataset_write(ds, selection, view):
     _check_writable(ds)
     sel = Selection.from_c(selection)
     data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
+    if filters.scaleoffset_parameters(getattr(ds.creation, "filters", None)):  # a lossy filter
+        data = filters.values_as_stored(ds.creation.filters, data, ds.fill_value())
     if hasattr(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
     else:
