@@ -3,7 +3,9 @@
  *
  * Datatypes travel as "type spec" tuples, the one format both sides know
  * (h5pyvol/types.py turns them into numpy dtypes and back):
- *   ("int", size, signed, order)      ("float", size, order)
+ *   ("int", size, signed, order)      ("float", size, order[, layout])
+ *     layout, only for a float that is not the standard one of its size:
+ *     (precision, offset, spos, epos, esize, mpos, msize, ebias, norm, inpad)
  *   ("bitfield", size, order)         ("opaque", size, tag)
  *   ("string", size, cset, pad)       size -1: variable length
  *   ("compound", size, ((name, offset, spec), ...))
@@ -15,6 +17,8 @@
  * "spacepad".
  */
 #include "bridge.h"
+
+static PyObject *float_layout(hid_t t);
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +45,16 @@ PyObject *pv_type_to_py(hid_t t)
         case H5T_INTEGER:
             return Py_BuildValue("(snOs)", "int", (Py_ssize_t)size,
                                  H5Tget_sign(t) == H5T_SGN_NONE ? Py_False : Py_True, order_str(t));
-        case H5T_FLOAT:
-            return Py_BuildValue("(sns)", "float", (Py_ssize_t)size, order_str(t));
+        case H5T_FLOAT: {
+            PyObject *layout = float_layout(t);
+            if (!layout)
+                return NULL;
+            if (layout == Py_None) {
+                Py_DECREF(layout);
+                return Py_BuildValue("(sns)", "float", (Py_ssize_t)size, order_str(t));
+            }
+            return Py_BuildValue("(snsN)", "float", (Py_ssize_t)size, order_str(t), layout);
+        }
         case H5T_BITFIELD:
             return Py_BuildValue("(sns)", "bitfield", (Py_ssize_t)size, order_str(t));
         case H5T_TIME:
@@ -150,6 +162,62 @@ static hid_t int_type(Py_ssize_t size, int is_signed, const char *order)
     return H5I_INVALID_HID;
 }
 
+/* The bit layout of a float type, or None when it is the standard IEEE
+ * layout of its size (custom floats: H5Tset_fields, H5Tset_ebias, ...). */
+static hid_t float_type(Py_ssize_t size, const char *order);
+
+static PyObject *float_layout(hid_t t)
+{
+    size_t spos, epos, esize, mpos, msize, std_spos, std_epos, std_esize, std_mpos, std_msize;
+    hid_t  standard;
+    int    same;
+
+    H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize);
+    standard = float_type((Py_ssize_t)H5Tget_size(t), "<");
+    if (standard < 0) {
+        PyErr_Clear();
+        same = 0;
+    }
+    else {
+        H5Tget_fields(standard, &std_spos, &std_epos, &std_esize, &std_mpos, &std_msize);
+        same = spos == std_spos && epos == std_epos && esize == std_esize && mpos == std_mpos && msize == std_msize
+               && H5Tget_ebias(t) == H5Tget_ebias(standard) && H5Tget_precision(t) == H5Tget_precision(standard)
+               && H5Tget_offset(t) == H5Tget_offset(standard) && H5Tget_norm(t) == H5Tget_norm(standard)
+               && H5Tget_inpad(t) == H5Tget_inpad(standard);
+        H5Tclose(standard);
+    }
+    if (same)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(nnnnnnnnii)", (Py_ssize_t)H5Tget_precision(t), (Py_ssize_t)H5Tget_offset(t),
+                         (Py_ssize_t)spos, (Py_ssize_t)epos, (Py_ssize_t)esize, (Py_ssize_t)mpos, (Py_ssize_t)msize,
+                         (Py_ssize_t)H5Tget_ebias(t), (int)H5Tget_norm(t), (int)H5Tget_inpad(t));
+}
+
+/* A float with a custom bit layout, on the standard type of its size. */
+static hid_t custom_float(Py_ssize_t size, const char *order, PyObject *layout)
+{
+    Py_ssize_t precision, offset, spos, epos, esize, mpos, msize, ebias;
+    int        norm, inpad;
+    hid_t      t;
+
+    if (!PyArg_ParseTuple(layout, "nnnnnnnnii", &precision, &offset, &spos, &epos, &esize, &mpos, &msize, &ebias,
+                          &norm, &inpad))
+        return H5I_INVALID_HID;
+    if ((t = float_type(size, order)) < 0)
+        return t;
+    /* widest precision first, so the fields fit while they change */
+    if (H5Tset_offset(t, 0) < 0 || H5Tset_precision(t, (size_t)size * 8) < 0
+        || H5Tset_fields(t, (size_t)spos, (size_t)epos, (size_t)esize, (size_t)mpos, (size_t)msize) < 0
+        || H5Tset_precision(t, (size_t)precision) < 0 || H5Tset_offset(t, (size_t)offset) < 0
+        || H5Tset_ebias(t, (size_t)ebias) < 0 || H5Tset_norm(t, (H5T_norm_t)norm) < 0
+        || H5Tset_inpad(t, (H5T_pad_t)inpad) < 0) {
+        H5Tclose(t);
+        PyErr_Format(PyExc_ValueError, "cannot rebuild the float layout %R", layout);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
 static hid_t float_type(Py_ssize_t size, const char *order)
 {
     hid_t t;
@@ -188,9 +256,10 @@ hid_t pv_type_from_py(PyObject *spec)
         return int_type(size, flag, order);
     }
     if (SPEC_IS("float")) {
-        if (!PyArg_ParseTuple(spec, "sns", &kind, &size, &order))
+        PyObject *layout = NULL;
+        if (!PyArg_ParseTuple(spec, "sns|O", &kind, &size, &order, &layout))
             return H5I_INVALID_HID;
-        return float_type(size, order);
+        return layout ? custom_float(size, order, layout) : float_type(size, order);
     }
     if (SPEC_IS("bitfield") || SPEC_IS("time")) {
         if (!PyArg_ParseTuple(spec, "sns", &kind, &size, &order))

@@ -20,6 +20,8 @@ def dtype_from_spec(spec) -> np.dtype:
         _, size, signed, order = spec
         return np.dtype(f"{order}{'i' if signed else 'u'}{size}")
     if kind == "float":
+        if len(spec) > 3:  # a custom bit layout numpy has no type for: its bytes
+            return np.dtype(f"V{spec[1]}", metadata={SPEC_KEY: spec})
         _, size, order = spec
         return np.dtype(f"{order}f{size}")
     if kind in ("bitfield", "time"):

@@ -84,7 +84,7 @@ def zarr_data_type(spec) -> tuple:
         return zarr_data_type(spec[1])
     if kind == "int":
         return _NUMERIC[("int", spec[1], bool(spec[2]))], "big" if spec[3] == ">" else "little", "raw"
-    if kind == "float" and ("float", spec[1], None) in _NUMERIC:
+    if kind == "float" and len(spec) == 3 and ("float", spec[1], None) in _NUMERIC:
         return _NUMERIC[("float", spec[1], None)], "big" if spec[2] == ">" else "little", "raw"
     if kind == "string" and spec[1] >= 0:
         return {"name": "null_terminated_bytes", "configuration": {"length_bytes": spec[1]}}, None, "raw"
