@@ -693,12 +693,15 @@ int pv_context_lapl_ok(void)
 PyObject *pv_crt_order_to_py(hid_t cpl)
 {
     unsigned links = 0, attrs = 0;
+    hbool_t  track_times = 1; /* HDF5's default */
 
     if (cpl != H5P_DEFAULT) {
         if (H5Pisa_class(cpl, H5P_GROUP_CREATE) > 0)
             H5Pget_link_creation_order(cpl, &links);
-        if (H5Pisa_class(cpl, H5P_OBJECT_CREATE) > 0)
+        if (H5Pisa_class(cpl, H5P_OBJECT_CREATE) > 0) {
             H5Pget_attr_creation_order(cpl, &attrs);
+            H5Pget_obj_track_times(cpl, &track_times);
+        }
     }
-    return Py_BuildValue("(II)", links, attrs);
+    return Py_BuildValue("(IIO)", links, attrs, track_times ? Py_True : Py_False);
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -294,11 +295,14 @@ H5P_CRT_ORDER_TRACKED = 0x0001
 
 
 def _set_crt_order(obj: H5Object, crt_order) -> None:
-    """Records whether links and attributes of a new object track creation order."""
-    links, attrs = crt_order
+    """Records what a new object's creation list says about tracking: the
+    creation order of links and attributes, and times (H5Pset_obj_track_times,
+    on by default: the object's times are then its creation time)."""
+    links, attrs, *times = crt_order
     if isinstance(obj, H5Group):
         obj.track_link_corder = bool(links & H5P_CRT_ORDER_TRACKED)
     obj.track_attr_corder = bool(attrs & H5P_CRT_ORDER_TRACKED)
+    obj.created = int(time.time()) if (times[0] if times else True) else 0
 
 
 def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0)):
@@ -416,8 +420,10 @@ def object_token(obj, loc):
 
 
 def _info(target: H5Object) -> dict:
+    created = getattr(target, "created", 0)  # 0: times not tracked
     return {"token": target.token, "type": _kind(target), "rc": _refcount(target),
-            "fileno": _state(_file_of(target)).fileno, "num_attrs": len(target.attribute_names())}
+            "fileno": _state(_file_of(target)).fileno, "num_attrs": len(target.attribute_names()),
+            "atime": created, "mtime": created, "ctime": created, "btime": created}
 
 
 def _refcount(target: H5Object) -> int:

@@ -49,9 +49,12 @@ class ChunkCodec:
     def encode(self, array: np.ndarray):
         """The chunk's stored form (bytes-like)."""
         if self.encoding == "vlen-utf8":
-            flat = np.array(["" if v is None else (v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v)
+            # VLenBytes writes the same layout as Zarr's vlen-utf8 codec, and
+            # keeps the bytes of ASCII strings that are not UTF-8 exactly
+            # (only those chunks are then unreadable as text elsewhere)
+            flat = np.array([b"" if v is None else (v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape"))
                              for v in array.reshape(-1)], dtype=object)
-            data = numcodecs.VLenUTF8().encode(flat)
+            data = numcodecs.VLenBytes().encode(flat)
         elif self.encoding == "json":
             data = json.dumps(elements_to_json([self.encode_element(v) for v in array.reshape(-1)])).encode()
         else:
@@ -72,10 +75,10 @@ class ChunkCodec:
             data = compressor.decode(data)
         count = int(np.prod(shape, dtype=np.int64))
         if self.encoding == "vlen-utf8":
-            values = numcodecs.VLenUTF8().decode(data)
+            values = numcodecs.VLenBytes().decode(data)
             out = np.empty(count, dtype=self.dtype)
             for i, v in enumerate(values):
-                out[i] = self.decode_element(v.encode("utf-8", "surrogateescape")) if self.decode_element else v
+                out[i] = self.decode_element(v) if self.decode_element else v.decode("utf-8", "surrogateescape")
             return out.reshape(shape)
         if self.encoding == "json":
             out = np.empty(count, dtype=self.dtype)

@@ -366,6 +366,7 @@ def _common(obj) -> dict:
     return plain, {"version": LAYOUT_VERSION, "id": obj.oid, "attrs": exact,
                    "next_attribute_corder": obj.next_attribute_corder,
                    "track_attr_corder": getattr(obj, "track_attr_corder", False),
+                   "created": getattr(obj, "created", 0),
                    "extra_refcount": getattr(obj, "extra_refcount", 0), "users": getattr(obj, "users", 0)}
 
 
@@ -496,6 +497,7 @@ class _Loader:
 
     def common(self, obj, doc, reserved):
         obj.track_attr_corder = reserved.get("track_attr_corder", False)
+        obj.created = reserved.get("created", 0)
         obj.extra_refcount = reserved.get("extra_refcount", 0)
         obj.users = reserved.get("users", 0)
         if RESERVED not in doc:
