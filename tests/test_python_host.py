@@ -418,3 +418,25 @@ def test_scale_offset_loses_what_it_loses_natively(run_py, connector):
     # 12 bits above the minimum (5): 9000 - 5 keeps its low 12 bits, and
     # 4100 - 5 = 4095 is the code HDF5 reserves for the fill value (0)
     assert f"ints [5, 0, 4095, {((9000 - 5) & 4095) + 5}]" in result.stdout
+
+
+COPY_EXPANDING_REFERENCES = r"""
+import h5py
+with h5py.File("a.h5", "w") as f1, h5py.File("b.h5", "w") as f2:
+    f1["foo"] = [1, 2, 3]
+    f1["bar"] = [4, 5, 6]
+    f1["foo"].attrs["bar"] = f1["bar"].ref
+    f1.copy("foo", f2, "baz", expand_refs=True)
+    f1.copy("/", f2, "all", expand_refs=True)
+with h5py.File("b.h5", "r") as f2:
+    target = f2[f2["baz"].attrs["bar"]]
+    print("copied", target[...].tolist(), target.name.startswith("/~obj_pointed_by_"),
+          f2[f2["all/foo"].attrs["bar"]] == f2["all/bar"], sorted(n[:5] for n in f2))
+"""
+
+
+@pytest.mark.parametrize("connector", [None, "H5PyVOL connector=memory", "H5PyVOL"])
+def test_copy_expanding_references_like_native(run_py, connector):
+    result = run_py(COPY_EXPANDING_REFERENCES, connector=connector)
+    assert result.returncode == 0, result.output
+    assert "copied [4, 5, 6] True True ['all', 'baz', '~obj_']" in result.stdout

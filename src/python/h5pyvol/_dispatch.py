@@ -472,7 +472,9 @@ def object_visit(obj, loc, index, order, fields):
 H5O_COPY_SHALLOW_HIERARCHY_FLAG = 0x0001
 H5O_COPY_EXPAND_SOFT_LINK_FLAG = 0x0002
 H5O_COPY_EXPAND_EXT_LINK_FLAG = 0x0004
+H5O_COPY_EXPAND_REFERENCE_FLAG = 0x0008
 H5O_COPY_WITHOUT_ATTR_FLAG = 0x0010
+OBJECT_REFERENCE_SPEC = ("reference", "object")
 
 
 def object_copy(src, loc1, src_name, dst, loc2, dst_name, flags, intermediate):
@@ -485,27 +487,58 @@ def object_copy(src, loc1, src_name, dst, loc2, dst_name, flags, intermediate):
     _copy_into(source, where, last, flags, copied, depth=0)
 
 
-def _copy_attributes(source: H5Object, target: H5Object, flags: int):
+def _copied_references(values: np.ndarray, source: H5Object, target: H5Object, flags: int, copied: dict):
+    """Object references (8 bytes: the target's token) in copied data, with
+    H5O_COPY_EXPAND_REFERENCE_FLAG: each referenced object is copied too and
+    the references point to the copies.  As natively, a copy the rest of
+    the operation does not reach by a link is linked in the destination's
+    root as "~obj_pointed_by_<n>"."""
+    out = values.copy()
+    flat = out.reshape(-1)
+    root = _file_of(target)
+    for i, raw in enumerate(flat):
+        raw = bytes(raw)
+        if raw == bytes(len(raw)):
+            continue
+        referenced = _by_token(source, raw[:8].ljust(16, b"\0"))
+        if id(referenced) not in copied:
+            name = f"~obj_pointed_by_{int.from_bytes(raw[:8], 'little')}"
+            while name in set(root.names()):
+                name += "_"
+            _copy_object(referenced, root, name, flags, copied, 0)
+        flat[i] = np.void(copied[id(referenced)].token[:8])
+    return out
+
+
+def _expanding(spec, flags: int) -> bool:
+    return bool(flags & H5O_COPY_EXPAND_REFERENCE_FLAG) and spec == OBJECT_REFERENCE_SPEC
+
+
+def _copy_attributes(source: H5Object, target: H5Object, flags: int, copied: Optional[dict] = None):
     if flags & H5O_COPY_WITHOUT_ATTR_FLAG:
         return
     for name in source.attribute_names():
         attr = source.get_attribute(name)
-        new = target.create_attribute(name, dtype=attr.dtype, shape=attr.shape, type_spec=attr_type(attr),
+        spec = attr_type(attr)
+        new = target.create_attribute(name, dtype=attr.dtype, shape=attr.shape, type_spec=spec,
                                       acpl=getattr(attr, "acpl", None))
         if attr.shape is not None:
-            new.write(attr.read())
+            values = attr.read()
+            if _expanding(spec, flags):
+                values = _copied_references(np.asarray(values), source, target, flags, copied)
+            new.write(values)
 
 
-def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int):
-    """Copies `source` as `group/name`; objects reached twice by hard links are copied once."""
-    if id(source) in copied:
-        group.link(name, copied[id(source)])
-        return
+def _copy_object(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int) -> H5Object:
+    """A copy of source linked as group/name."""
     if isinstance(source, H5Dataset):
         new = group.create_dataset(name, dtype=source.dtype, shape=source.shape, maxshape=source.maxshape,
                                    creation=source.creation, type_spec=dataset_type(source))
         if source.shape is not None:
-            new.write(Selection.all(source.shape), source.read(Selection.all(source.shape)))
+            values = source.read(Selection.all(source.shape))
+            if _expanding(dataset_type(source), flags):
+                values = _copied_references(values, source, group, flags, copied)
+            new.write(Selection.all(source.shape), values)
     elif isinstance(source, H5Group):
         new = group.create_group(name)
         new.gcpl = getattr(source, "gcpl", None)
@@ -515,12 +548,26 @@ def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: 
         raise NotImplementedError(f"copying a {source.kind} is not supported")
     _attach(new, group, name)
     copied[id(source)] = new
+    _fill_copy(source, new, flags, copied, depth)
+    return new
+
+
+def _copy_into(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int):
+    """Copies `source` as `group/name`; objects reached twice by hard links
+    (or first by a reference) are copied once."""
+    if id(source) in copied:
+        group.link(name, copied[id(source)])
+        return
+    _copy_object(source, group, name, flags, copied, depth)
+
+
+def _fill_copy(source: H5Object, new: H5Object, flags: int, copied: dict, depth: int):
     for flag in ("track_link_corder", "track_attr_corder"):
         if hasattr(source, flag):
             setattr(new, flag, getattr(source, flag))
-    _copy_attributes(source, new, flags)
+    _copy_attributes(source, new, flags, copied)
     if isinstance(source, H5Group) and not (flags & H5O_COPY_SHALLOW_HIERARCHY_FLAG and depth >= 1):
-        for child_name in source.names():
+        for child_name in _ordered_names(source, "name", "increasing"):  # HDF5 copies in name order
             child = source.get(child_name)
             if isinstance(child, SoftLink) and flags & H5O_COPY_EXPAND_SOFT_LINK_FLAG:
                 try:
