@@ -9,8 +9,10 @@
  * HDF5 opens with the default connector: ours, in practice.
  *
  * As natively, a source that cannot be opened leaves the fill value.
- * Refused with an error: printf-style source names (%b) and unlimited
- * mappings (HDF5's selection projection does not take them).
+ * Unlimited mappings (H5S_UNLIMITED counts) are cut to what their sources
+ * hold, and the virtual dataset's extent grows with them (pv_virtual_grow);
+ * HDF5's selection projection does not take unlimited selections.
+ * Refused with an error: printf-style source names (%b).
  */
 #include "bridge.h"
 
@@ -72,38 +74,40 @@ static int unlimited(hid_t space)
     return 0;
 }
 
-/* One mapping: the part of file_sel it covers, read from its source into
- * the matching part of mem_sel. */
-static herr_t read_mapping(hid_t dcpl, size_t i, const char *own_file, hid_t dapl, hid_t mem_type, hid_t mem_sel,
-                           hid_t file_sel, hid_t dxpl, void *buf)
+/* The regular hyperslab of an unlimited mapping selection, and the
+ * dimension that is unlimited (-1 if none). */
+static int unlimited_dim(hid_t space, hsize_t *start, hsize_t *stride, hsize_t *count, hsize_t *block)
 {
-    hid_t   vspace = H5Pget_virtual_vspace(dcpl, i), srcspace = H5Pget_virtual_srcspace(dcpl, i);
-    hid_t   src_sel = -1, dst_sel = -1, file = -1, dset = -1;
-    char    name[PATH_MAX], dset_name[PATH_MAX], path[PATH_MAX];
-    herr_t  ret = -1;
+    int rank = H5Sget_simple_extent_ndims(space), i;
 
-    if (vspace < 0 || srcspace < 0)
-        goto done;
+    if (H5Sget_select_type(space) != H5S_SEL_HYPERSLABS || H5Sis_regular_hyperslab(space) <= 0
+        || H5Sget_regular_hyperslab(space, start, stride, count, block) < 0)
+        return -1;
+    for (i = 0; i < rank; i++)
+        if (count[i] == H5S_UNLIMITED)
+            return i;
+    return -1;
+}
+
+/* How many blocks of a selection unlimited in dimension d fit in extent. */
+static hsize_t blocks_within(hsize_t extent, hsize_t start, hsize_t stride, hsize_t block)
+{
+    if (extent < start + block)
+        return 0;
+    return (extent - start - block) / (stride ? stride : 1) + 1;
+}
+
+/* The source dataset of mapping i, opened read-only, or -1 (a missing
+ * source: the caller reads the fill value). *file_out must be closed. */
+static hid_t open_source(hid_t dcpl, size_t i, const char *own_file, hid_t dapl, hid_t *file_out)
+{
+    char  name[PATH_MAX], dset_name[PATH_MAX], path[PATH_MAX];
+    hid_t file = -1, dset = -1;
+
+    *file_out = -1;
     if (H5Pget_virtual_filename(dcpl, i, name, sizeof name) < 0
         || H5Pget_virtual_dsetname(dcpl, i, dset_name, sizeof dset_name) < 0)
-        goto done;
-    if (unlimited(vspace) || unlimited(srcspace)) {
-        pv_error(H5E_DATASET, H5E_UNSUPPORTED, "virtual mapping %zu: unlimited mappings are not supported", i);
-        goto done;
-    }
-    if (strchr(name, '%') || strchr(dset_name, '%')) {
-        pv_error(H5E_DATASET, H5E_UNSUPPORTED, "virtual mapping %zu: printf-style source names are not supported", i);
-        goto done;
-    }
-    /* the elements of file_sel this mapping covers, seen from the source
-     * and from the caller's buffer */
-    if ((src_sel = H5Sselect_project_intersection(vspace, srcspace, file_sel)) < 0
-        || (dst_sel = H5Sselect_project_intersection(file_sel, mem_sel, vspace)) < 0)
-        goto done;
-    if (H5Sget_select_npoints(src_sel) == 0) {
-        ret = 0;
-        goto done;
-    }
+        return -1;
     source_path(name, own_file, dapl, path, sizeof path);
     H5E_BEGIN_TRY
     {
@@ -111,12 +115,139 @@ static herr_t read_mapping(hid_t dcpl, size_t i, const char *own_file, hid_t dap
         dset = file < 0 ? -1 : H5Dopen2(file, dset_name, H5P_DEFAULT);
     }
     H5E_END_TRY
-    if (dset < 0) { /* a missing source reads as the fill value, as natively */
+    if (dset < 0 && file >= 0)
+        H5Fclose(file);
+    else
+        *file_out = file;
+    return dset;
+}
+
+/* Number of blocks an unlimited mapping has now: as many as its source
+ * holds along the unlimited dimension. */
+static hsize_t source_blocks(hid_t dset, hid_t srcspace)
+{
+    hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+    hsize_t dims[H5S_MAX_RANK];
+    hid_t   space;
+    int     d = unlimited_dim(srcspace, start, stride, count, block);
+
+    if (d < 0 || dset < 0 || (space = H5Dget_space(dset)) < 0)
+        return 0;
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    return blocks_within(dims[d], start[d], stride[d], block[d]);
+}
+
+/* A copy of an unlimited selection cut to n blocks, on the given extent
+ * (or its own when dims is NULL). */
+static hid_t clipped(hid_t space, hsize_t n, const hsize_t *dims)
+{
+    hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+    hsize_t maxdims[H5S_MAX_RANK];
+    int     d = unlimited_dim(space, start, stride, count, block), rank = H5Sget_simple_extent_ndims(space);
+    hid_t   copy = H5Scopy(space);
+
+    if (copy < 0)
+        return copy;
+    if (dims) {
+        H5Sget_simple_extent_dims(space, NULL, maxdims);
+        H5Sset_extent_simple(copy, rank, dims, maxdims);
+    }
+    if (d >= 0) {
+        count[d] = n;
+        if (n == 0 ? H5Sselect_none(copy) < 0
+                   : H5Sselect_hyperslab(copy, H5S_SELECT_SET, start, stride, count, block) < 0) {
+            H5Sclose(copy);
+            return -1;
+        }
+    }
+    return copy;
+}
+
+/* An unlimited virtual dataset grows with its sources: its extent in each
+ * unlimited mapping's dimension reaches the last block the source fills. */
+herr_t pv_virtual_grow(hid_t dcpl, const char *own_file, hid_t dapl, hid_t extent)
+{
+    hsize_t dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
+    hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+    size_t  n = 0, i;
+    int     rank = H5Sget_simple_extent_dims(extent, dims, maxdims), grown = 0;
+
+    if (rank < 0 || H5Pget_virtual_count(dcpl, &n) < 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        hid_t vspace = H5Pget_virtual_vspace(dcpl, i), srcspace = H5Pget_virtual_srcspace(dcpl, i), file, dset;
+        int   d = vspace >= 0 ? unlimited_dim(vspace, start, stride, count, block) : -1;
+
+        if (d >= 0 && (dset = open_source(dcpl, i, own_file, dapl, &file)) >= 0) {
+            hsize_t blocks = source_blocks(dset, srcspace);
+            hsize_t reach = blocks ? start[d] + (blocks - 1) * stride[d] + block[d] : 0;
+            if (reach > dims[d]) {
+                dims[d] = reach;
+                grown = 1;
+            }
+            H5Dclose(dset);
+            H5Fclose(file);
+        }
+        if (vspace >= 0)
+            H5Sclose(vspace);
+        if (srcspace >= 0)
+            H5Sclose(srcspace);
+    }
+    return grown ? H5Sset_extent_simple(extent, rank, dims, maxdims) : 0;
+}
+
+/* One mapping: the part of file_sel it covers, read from its source into
+ * the matching part of mem_sel. */
+static herr_t read_mapping(hid_t dcpl, size_t i, const char *own_file, hid_t dapl, hid_t mem_type, hid_t mem_sel,
+                           hid_t file_sel, hid_t dxpl, void *buf)
+{
+    hid_t   vspace = H5Pget_virtual_vspace(dcpl, i), srcspace = H5Pget_virtual_srcspace(dcpl, i);
+    hid_t   vsel = -1, ssel = -1, src_sel = -1, dst_sel = -1, file = -1, dset = -1;
+    hsize_t dims[H5S_MAX_RANK];
+    char    name[PATH_MAX], dset_name[PATH_MAX];
+    herr_t  ret = -1;
+
+    if (vspace < 0 || srcspace < 0)
+        goto done;
+    if (H5Pget_virtual_filename(dcpl, i, name, sizeof name) < 0
+        || H5Pget_virtual_dsetname(dcpl, i, dset_name, sizeof dset_name) < 0)
+        goto done;
+    if (strchr(name, '%') || strchr(dset_name, '%')) {
+        pv_error(H5E_DATASET, H5E_UNSUPPORTED, "virtual mapping %zu: printf-style source names are not supported", i);
+        goto done;
+    }
+    if ((dset = open_source(dcpl, i, own_file, dapl, &file)) < 0) {
+        ret = 0; /* a missing source reads as the fill value, as natively */
+        goto done;
+    }
+    /* unlimited mappings: as many blocks as the source holds, on the
+     * virtual dataset's current extent */
+    H5Sget_simple_extent_dims(file_sel, dims, NULL);
+    if (unlimited(vspace) || unlimited(srcspace)) {
+        hsize_t n = source_blocks(dset, srcspace);
+        if (!unlimited(srcspace))
+            n = 0;
+        vsel = clipped(vspace, n, dims);
+        ssel = clipped(srcspace, n, NULL);
+    }
+    else {
+        vsel = H5Scopy(vspace);
+        ssel = H5Scopy(srcspace);
+    }
+    if (vsel < 0 || ssel < 0)
+        goto done;
+    /* the elements of file_sel this mapping covers, seen from the source
+     * and from the caller's buffer */
+    if ((src_sel = H5Sselect_project_intersection(vsel, ssel, file_sel)) < 0
+        || (dst_sel = H5Sselect_project_intersection(file_sel, mem_sel, vsel)) < 0)
+        goto done;
+    if (H5Sget_select_npoints(src_sel) == 0) {
         ret = 0;
         goto done;
     }
     if (H5Dread(dset, mem_type, dst_sel, src_sel, dxpl, buf) < 0)
-        pv_error(H5E_DATASET, H5E_READERROR, "virtual mapping %zu: cannot read %s in %s", i, dset_name, path);
+        pv_error(H5E_DATASET, H5E_READERROR, "virtual mapping %zu: cannot read %s in %s", i, dset_name, name);
     else
         ret = 0;
 done:
@@ -128,6 +259,10 @@ done:
         H5Sclose(src_sel);
     if (dst_sel >= 0)
         H5Sclose(dst_sel);
+    if (vsel >= 0)
+        H5Sclose(vsel);
+    if (ssel >= 0)
+        H5Sclose(ssel);
     if (vspace >= 0)
         H5Sclose(vspace);
     if (srcspace >= 0)
