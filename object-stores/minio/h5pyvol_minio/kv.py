@@ -1,0 +1,148 @@
+"""The store connector's key-value interface over one S3 bucket and prefix."""
+from __future__ import annotations
+
+import io
+import time
+from typing import Iterator, Optional
+
+import urllib3
+from minio.error import S3Error, ServerError
+
+from h5pyvol.store.kv import KVStore
+
+from .config import S3Config
+
+# S3 error codes worth another try; anything else is the caller's problem
+_TRANSIENT_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "RequestTimeTooSkewed"}
+ATTEMPTS = 5
+FIRST_BACKOFF = 0.1  # seconds, doubled after each failure
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, ServerError):
+        return exc.status_code >= 500
+    if isinstance(exc, S3Error):
+        return exc.code in _TRANSIENT_CODES
+    return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
+
+
+class S3KV(KVStore):
+    """Keys as objects ``<prefix>/<key>`` in a bucket.  Every call retries
+    transient failures (5xx, timeouts, connection resets) with backoff, then
+    raises OSError naming the server, the object and the last error."""
+
+    supports_conditional_put = True
+
+    def __init__(self, config: S3Config, bucket: str, prefix: str):
+        self.config = config
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = config.client()
+
+    def describe(self) -> str:
+        return f"s3://{self.config.host}/{self.bucket}/{self.prefix}"
+
+    def _name(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _retrying(self, what: str, call):
+        delay = FIRST_BACKOFF
+        for attempt in range(ATTEMPTS):
+            try:
+                return call()
+            except Exception as exc:
+                if not _transient(exc) or attempt == ATTEMPTS - 1:
+                    if _transient(exc):
+                        raise OSError(f"S3 server {self.config.host} failed {what} after {ATTEMPTS} attempts: "
+                                      f"{exc}") from exc
+                    raise
+                time.sleep(delay)
+                delay *= 2
+
+    @staticmethod
+    def _missing(exc: S3Error) -> bool:
+        # a missing bucket holds no file either: opening says "does not exist"
+        return exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
+
+    # -- reading ----------------------------------------------------------------------
+    def _get(self, key: str, offset: int = 0, length: int = 0) -> Optional[bytes]:
+        def call():
+            response = self.client.get_object(self.bucket, self._name(key), offset=offset, length=length)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+        try:
+            return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
+        except S3Error as exc:
+            if self._missing(exc):
+                return None
+            raise
+
+    def get(self, key):
+        return self._get(key)
+
+    def get_range(self, key, start, length):
+        # a ranged GET: reading one element of a large chunk fetches that element only
+        if length <= 0:
+            return b"" if self.exists(key) else None
+        return self._get(key, start, length)
+
+    def exists(self, key):
+        try:
+            self._retrying("HEAD", lambda: self.client.stat_object(self.bucket, self._name(key)))
+            return True
+        except S3Error as exc:
+            if self._missing(exc):
+                return False
+            raise
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        start = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            objects = self._retrying("LIST", lambda: list(self.client.list_objects(
+                self.bucket, prefix=self._name(prefix), recursive=True)))
+        except S3Error as exc:
+            if self._missing(exc):
+                return iter(())
+            raise
+        return iter([o.object_name[start:] for o in objects if not o.is_dir])
+
+    # -- writing ----------------------------------------------------------------------
+    def put(self, key, value):
+        data = bytes(value)
+        self._retrying(f"PUT {self.bucket}/{self._name(key)}", lambda: self.client.put_object(
+            self.bucket, self._name(key), io.BytesIO(data), len(data)))
+
+    def put_if_absent(self, key, value) -> bool:
+        """A create-exclusive PUT (If-None-Match: *): the server decides
+        atomically, so of two racing writers exactly one wins.  The SDK has
+        no parameter for the header; its request method carries it."""
+        data = bytes(value)
+        try:
+            self._retrying(f"conditional PUT {self.bucket}/{self._name(key)}", lambda: self.client._execute(
+                "PUT", self.bucket, self._name(key), body=data,
+                headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"}))
+            return True
+        except S3Error as exc:
+            if exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
+                    exc.response is not None and exc.response.status == 412):
+                return False
+            raise
+
+    def delete(self, key):
+        try:
+            self._retrying("DELETE", lambda: self.client.remove_object(self.bucket, self._name(key)))
+        except S3Error as exc:
+            if not self._missing(exc):
+                raise
+
+    def prepare_create(self) -> None:
+        """Creating a file creates its bucket if needed; opening never does."""
+        if not self._retrying("HEAD bucket", lambda: self.client.bucket_exists(self.bucket)):
+            try:
+                self._retrying("create bucket", lambda: self.client.make_bucket(self.bucket))
+            except S3Error as exc:
+                if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
