@@ -72,16 +72,30 @@ static herr_t scatter_source(const void **src, size_t *used, void *udata)
 
 /* The buffer view handed to Python must be gone when the call returns: HDF5
  * owns that memory.  A connector that kept a reference gets a clear error. */
-static int release_view(PyObject *view, const char *what)
+static int release_view(PyObject *view, const char *what, int call_failed)
 {
     /* numpy's arrays hold memoryviews derived from ours, which register on
-     * the same managed buffer: more than our own export means a kept array. */
-    int       kept = Py_REFCNT(view) > 1 || ((PyMemoryViewObject *)view)->mbuf->exports > 1;
-    PyObject *r = PyObject_CallMethod(view, "release", NULL);
+     * the same managed buffer: more than our own export means a kept array.
+     * After a failed call the exception's frames still hold them: that
+     * error is the one to report. */
+    int       kept = !call_failed && (Py_REFCNT(view) > 1 || ((PyMemoryViewObject *)view)->mbuf->exports > 1);
+    PyObject *r;
+
+    if (kept) {
+        /* maybe only garbage: an exception a library caught holds frames in a
+         * cycle, and their f_back reaches the frame that held the view (the
+         * collector is off inside callbacks, see PV_ENTER) */
+        int was_on = PyGC_Enable();
+        PyGC_Collect();
+        if (!was_on)
+            PyGC_Disable();
+        kept = Py_REFCNT(view) > 1 || ((PyMemoryViewObject *)view)->mbuf->exports > 1;
+    }
+    r = PyObject_CallMethod(view, "release", NULL);
 
     Py_XDECREF(r);
     PyErr_Clear();
-    if (!r || kept) {
+    if ((!r && !call_failed) || kept) {
         pv_error(H5E_DATASET, H5E_CALLBACK,
                  "the connector kept a reference to HDF5's buffer after %s returned; copy the data it keeps "
                  "(numpy.array(data)) instead of keeping views of it",
@@ -103,7 +117,7 @@ static int call_with_view(const pv_io_kind_t *k, pv_obj_t *o, const char *fn, Py
         return -1;
     }
     r = pv_call(major_of(k), fn, "(OOO)", o->py, sel, view);
-    ret = release_view(view, fn) < 0 || !r ? -1 : 0;
+    ret = release_view(view, fn, !r) < 0 || !r ? -1 : 0;
     Py_XDECREF(r);
     Py_DECREF(view);
     return ret;

@@ -52,7 +52,10 @@ herr_t pv_close_handle(pv_obj_t *obj, hid_t major, const char *func)
     PV_CLOSE_AFTER_SHUTDOWN(obj);
     PV_ENTER(-1);
     ret = pv_call_void(major, func, "(O)", obj->py);
-    pv_obj_free(obj); /* the handle is gone even if the connector failed */
+    /* A failed close leaves HDF5's handle in place (H5Fclose can be tried
+     * again, and HDF5 closes what is left at exit): it must stay valid. */
+    if (ret >= 0)
+        pv_obj_free(obj);
     PV_LEAVE();
     return ret;
 }

@@ -38,6 +38,7 @@ class S3KV(KVStore):
         self.bucket = bucket
         self.prefix = prefix
         self.client = config.client()
+        self.max_key_length = 1024 - (len(prefix.encode()) + 1 if prefix else 0)  # S3's object name limit
 
     def describe(self) -> str:
         return f"s3://{self.config.host}/{self.bucket}/{self.prefix}"

@@ -98,18 +98,21 @@ def _hand_out(obj: H5Object) -> H5Object:
 
 def object_close(obj: H5Object):
     """HDF5 closed a handle: the last one to an object closes it, the last one
-    into a file closes the file (HDF5's default weak close)."""
-    obj._h5pyvol_handles = getattr(obj, "_h5pyvol_handles", 1) - 1
+    into a file closes the file (HDF5's default weak close).  The counts
+    change only once the connector's close succeeded: when it raises (a
+    flush to a server that is down), HDF5 keeps the handle and may close it
+    again later, and that second close must find everything as before."""
     f = _file_of(obj)
     state = _state(f)
+    handles = getattr(obj, "_h5pyvol_handles", 1)
+    if handles == 1 and obj is not f:
+        obj.close()
+    if state.handles == 1:
+        f.close()
+    obj._h5pyvol_handles = handles - 1
     state.handles -= 1
-    try:
-        if obj._h5pyvol_handles == 0 and obj is not f:
-            obj.close()
-    finally:
-        if state.handles == 0:
-            f._h5pyvol_handles = 0
-            f.close()
+    if state.handles == 0:
+        f._h5pyvol_handles = 0
 
 
 def _attach(obj: H5Object, parent: H5Object, name: Optional[str]) -> H5Object:

@@ -109,7 +109,11 @@ class StoreGroup(StoreObject, H5Group):
     def link(self, name, obj):
         super().link(name, obj)
         if isinstance(obj, StoreObject) and (obj.node_path is None or obj.node_path.startswith(names.ANONYMOUS)):
-            self.file.relocate(obj, names.child(self.ensure_node(), name))
+            path = names.child(self.ensure_node(), name)
+            if self.file.kv.fits(path):
+                self.file.relocate(obj, path)
+            else:  # too deep for the backend's keys (S3: 1024 bytes): it stays where it is, linked by id
+                obj.ensure_node()
 
 
 class StoreDatatype(StoreObject, H5Datatype):
@@ -649,6 +653,11 @@ class StoreVOL(H5VOL):
         else:
             kv.prepare_create()
         f = self.file_class(name, vol=self, mode="r+", kv=kv)
+        # exclusive creation is decided by the backend, atomically where it
+        # can (a directory's link(), S3's If-None-Match): of two processes
+        # creating one file with H5F_ACC_EXCL, one gets FileExistsError
+        if mode == "w-" and not kv.put_if_absent(METADATA, _dump(f).encode()):
+            raise FileExistsError(f"unable to create file: {name!r} was created by another writer")
         f.flush()
         self.open_files[key] = f
         return f

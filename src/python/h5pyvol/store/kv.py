@@ -59,6 +59,14 @@ class KVStore(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    #: the longest key the backend takes (None: no limit)
+    max_key_length: Optional[int] = None
+
+    def fits(self, node_path: str) -> bool:
+        """Whether a node can live at this path: its longest keys (chunk
+        keys of a high-rank array) stay within max_key_length."""
+        return self.max_key_length is None or len(node_path.encode()) + 160 <= self.max_key_length
+
     def prepare_create(self) -> None:
         """Called before a file is created here (an object store creates its
         bucket; opening a file never does)."""
