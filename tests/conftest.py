@@ -59,6 +59,14 @@ def run(cmd, env, cwd, timeout=120) -> Result:
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def api_program_path(name: str) -> str:
+    """HDF5's API test programs (h5_api_test, ...), built by scripts/hdf5.sh."""
+    path = os.path.join(hdf5_prefix(), "bin", name)
+    if not os.path.exists(path):
+        pytest.fail(f"{name} is not installed in {hdf5_prefix()}/bin (scripts/hdf5.sh builds it)")
+    return path
+
+
 def assert_no_crash(result: Result):
     """A negative return code is a signal: the host crashed."""
     assert result.returncode >= 0, f"killed by signal {-result.returncode}:\n{result.output}"

@@ -9,17 +9,11 @@ import re
 
 import pytest
 
-from conftest import assert_no_crash, run, vol_env
+from conftest import api_program_path as api_program, assert_no_crash, run, vol_env
 from h5pyvol.paths import hdf5_prefix
 
 SUMMARY = re.compile(r"(\d+)/(\d+) \([\d.]+%\) API tests (passed|did not pass|were skipped)")
 
-
-def api_program(name):
-    path = os.path.join(hdf5_prefix(), "bin", name)
-    if not os.path.exists(path):
-        pytest.fail(f"{name} is not installed in {hdf5_prefix()}/bin (scripts/hdf5.sh builds it)")
-    return path
 
 
 def summary(output: str) -> dict:

@@ -12,6 +12,9 @@ from typing import Optional
 from urllib.parse import urlparse
 
 DEFAULT_ENDPOINT = "https://s3.amazonaws.com"
+CONNECT_TIMEOUT = 10.0  # seconds
+READ_TIMEOUT = 120.0
+POOL_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,15 @@ class S3Config:
                    region=pick("region", "AWS_REGION", "AWS_DEFAULT_REGION"))
 
     def client(self):
+        import certifi
+        import urllib3
         from minio import Minio
+
+        # retries are ours (kv.py: backoff, then a clear error), so the pool
+        # makes one try per call; enough connections for the chunk workers
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT), maxsize=POOL_SIZE,
+            retries=urllib3.Retry(total=0, connect=0, read=0, redirect=0),
+            cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where())
         return Minio(self.host, access_key=self.access_key, secret_key=self.secret_key,
-                     session_token=self.session_token, secure=self.secure, region=self.region)
+                     session_token=self.session_token, secure=self.secure, region=self.region, http_client=http)
