@@ -217,3 +217,14 @@ def test_h5_api_test_against_s3(s3, tmp_path):
     print(f"\n[s3] h5_api_test through SeaweedFS: {counts}")
     assert counts.get("did not pass") == 0, result.stdout[-3000:]
     assert counts.get("passed", 0) >= 1074
+
+
+def test_s3_demo_script_runs_end_to_end(tmp_path):
+    """scripts/demo_s3.sh (README, docker/compose.yml) with a server of its own."""
+    env = {k: v for k, v in vol_env(None).items() if not k.startswith("AWS_")}
+    result = run(["bash", ROOT / "scripts" / "demo_s3.sh"], env, tmp_path, timeout=300)
+    assert result.returncode == 0, result.output
+    assert "zarr-python: [300 301 302 303 304 305]" in result.stdout
+    assert "grid[3][5] = 305" in result.stdout
+    assert subprocess.run(["pgrep", "-f", str(ROOT / "build" / "demo-s3")], capture_output=True).returncode != 0, \
+        "the demo's SeaweedFS outlived it"

@@ -140,3 +140,22 @@ class SeaweedS3:
         """Stops the server and starts it on the same ports and data."""
         self.stop()
         return self.start(timeout)
+
+
+def serve(workdir: str, env_file: str) -> None:
+    """Runs a server until SIGTERM/SIGINT, after writing its AWS_* variables
+    to env_file as shell exports (scripts/demo_s3.sh uses this)."""
+    server = SeaweedS3(Path(workdir)).start()
+    Path(env_file).write_text("".join(f"export {k}={v}\n" for k, v in server.env().items()))
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *a: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2])
