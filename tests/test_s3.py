@@ -228,3 +228,42 @@ def test_s3_demo_script_runs_end_to_end(tmp_path):
     assert "grid[3][5] = 305" in result.stdout
     assert subprocess.run(["pgrep", "-f", str(ROOT / "build" / "demo-s3")], capture_output=True).returncode != 0, \
         "the demo's SeaweedFS outlived it"
+
+
+SLOW_WRITER = r"""
+import sys, h5py
+f = h5py.File(sys.argv[1], "r+")
+print("opened", flush=True)
+sys.stdin.readline()          # another process writes the file now
+f["mine"] = [1, 2, 3]
+try:
+    f.flush()
+    print("flushed")
+except Exception as e:
+    print("error:", type(e).__name__, str(e)[:300])
+try:
+    f.close()
+except Exception:
+    pass
+"""
+
+
+def test_a_writer_that_lost_a_race_gets_an_error_not_an_overwrite(s3, tmp_path):
+    url = "s3://concurrent/shared.h5"
+    seed = run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'w')['base'] = [0]"], s3_env(s3), tmp_path)
+    assert seed.returncode == 0, seed.output
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_WRITER)
+    slow = subprocess.Popen([sys.executable, script, url], env=s3_env(s3), cwd=tmp_path, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert slow.stdout.readline().strip() == "opened"
+    fast = run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'r+')['theirs'] = [4, 5]"], s3_env(s3),
+               tmp_path)
+    assert fast.returncode == 0, fast.output
+    out, err = slow.communicate("go\n", timeout=120)
+    assert slow.returncode >= 0, err
+    assert "error:" in out and "changed by another writer" in out, out + err
+    final = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r')\nprint(sorted(f), f['theirs'][...].tolist())"],
+                s3_env(s3), tmp_path)
+    assert final.returncode == 0, final.output
+    assert final.stdout.strip() == "['base', 'theirs'] [4, 5]"

@@ -132,6 +132,41 @@ class S3KV(KVStore):
                 return False
             raise
 
+    supports_versions = True
+
+    def get_versioned(self, key):
+        def call():
+            response = self.client.get_object(self.bucket, self._name(key))
+            try:
+                return response.read(), response.headers.get("ETag")
+            finally:
+                response.close()
+                response.release_conn()
+        try:
+            return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
+        except S3Error as exc:
+            if self._missing(exc):
+                return None, None
+            raise
+
+    def put_if_version(self, key, value, version):
+        """A PUT with If-Match: <ETag>: a writer that lost a race to another
+        one gets None (HTTP 412) instead of overwriting it."""
+        if version is None:
+            self.put(key, value)
+            return self.get_versioned(key)[1]
+        data = bytes(value)
+        try:
+            response = self._retrying(f"conditional PUT {self.bucket}/{self._name(key)}", lambda: self.client._execute(
+                "PUT", self.bucket, self._name(key), body=data,
+                headers={"If-Match": version, "Content-Type": "application/octet-stream"}))
+        except S3Error as exc:
+            if exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
+                    exc.response is not None and exc.response.status == 412):
+                return None
+            raise
+        return response.headers.get("ETag")
+
     def delete(self, key):
         try:
             self._retrying("DELETE", lambda: self.client.remove_object(self.bucket, self._name(key)))

@@ -215,6 +215,10 @@ class StoreDataset(StoreObject, H5Dataset):
                    super().storage_size()) if stored else 0
 
 
+class FileChangedError(OSError):
+    """Another process changed the file's metadata first (see StoreFile._put_root)."""
+
+
 class StoreFile(StoreGroup, H5File):
     """An open file: its store, its objects, and the metadata written last."""
 
@@ -227,6 +231,7 @@ class StoreFile(StoreGroup, H5File):
         self.written: dict[str, str] = {}  # node path -> zarr.json text last written
         self.dirty: set[int] = set()       # ids of objects changed since the last flush
         self.generation = 0                # bumped at every flush that writes (kept in the root)
+        self.root_version: Optional[str] = None  # the root document's version as last read or written
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -273,11 +278,25 @@ class StoreFile(StoreGroup, H5File):
             # children before parents: a link never points at a node not yet written
             for path in sorted(documents, key=lambda p: -p.count("/") - (p != "")):
                 if self.written.get(path) != documents[path]:
-                    self.kv.put(_meta_key(path), documents[path].encode())
+                    if path == "" and self.kv.supports_versions:
+                        self._put_root(documents[path])
+                    else:
+                        self.kv.put(_meta_key(path), documents[path].encode())
                     self.written[path] = documents[path]
             for path in gone:
                 self._delete_node(path)
                 del self.written[path]
+
+    def _put_root(self, document: str) -> None:
+        """The root last, and only over the version this writer last saw: a
+        second process that changed the file meanwhile makes this flush fail
+        instead of being overwritten (its metadata wins; ours is not
+        written)."""
+        version = self.kv.put_if_version(METADATA, document.encode(), self.root_version)
+        if version is None:
+            raise FileChangedError(f"{self.filename!r} was changed by another writer since this one last read "
+                                   "or wrote it; this writer's changes were not recorded")
+        self.root_version = version
 
     def _live_objects(self) -> list:
         """Objects still reachable by a link, still open, or the root."""
@@ -417,7 +436,10 @@ class _Loader:
         self.named_types: list = []
 
     def document(self, path: str) -> Optional[dict]:
-        data = self.f.kv.get(_meta_key(path))
+        if path == "":  # the root: remember its version for conditional updates
+            data, self.f.root_version = self.f.kv.get_versioned(_meta_key(path))
+        else:
+            data = self.f.kv.get(_meta_key(path))
         if data is None:
             return None
         doc = json.loads(data)

@@ -59,6 +59,21 @@ class KVStore(ABC):
     def describe(self) -> str:
         return type(self).__name__
 
+    #: whether put_if_version is atomic against other processes
+    supports_versions = False
+
+    def get_versioned(self, key: str) -> tuple[Optional[bytes], Optional[str]]:
+        """(value, version) where the backend can tell a value's version
+        (S3: its ETag), else (value, None)."""
+        return self.get(key), None
+
+    def put_if_version(self, key: str, value: bytes, version: Optional[str]) -> Optional[str]:
+        """Replaces the value only if it is still at ``version``; returns the
+        new version, or None when someone else changed it meanwhile.
+        Backends without versions just put."""
+        self.put(key, value)
+        return version
+
     #: the longest key the backend takes (None: no limit)
     max_key_length: Optional[int] = None
 
