@@ -51,4 +51,11 @@ PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root
     -Cbuild-dir="$root/build/meson" >/dev/null
 # the object-store backends (object-stores/*), registered as h5pyvol.backends entry points
 "${pip[@]}" install --no-deps "$root/object-stores/minio" >/dev/null
+# Ceph: Debian's daemons (the tests run a real cluster) and its librados
+# binding, of which only the one module goes into the venv (all of
+# dist-packages would shadow the venv's newer packages)
+need_apt ceph-mon ceph-osd ceph-common python3-rados
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do ln -sf "$module" "$site/"; done
+"${pip[@]}" install --no-deps "$root/object-stores/ceph" >/dev/null
 log "ready: $venv (HDF5 in $hdf5_prefix)"

@@ -1,0 +1,150 @@
+"""A real single-node Ceph cluster for the tests: one monitor and one OSD
+(memstore: no disk) from Debian's Ceph packages, bootstrapped by hand
+without systemd, loopback only, its own config, keyrings and logs in a work
+directory.  Ready means a RADOS write succeeded.  CEPH_CONF points clients
+at it (never CEPH_KEYRING: it would override the daemons' keyrings)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from .seaweedfs import free_ports
+
+POOL = "h5pyvol"
+
+
+class CephCluster:
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        self.conf = self.workdir / "ceph.conf"
+        self.daemons: list[subprocess.Popen] = []
+        self.started_in = 0.0
+        self.rgw_port = 0
+
+    def env(self) -> dict:
+        return {"CEPH_CONF": str(self.conf)}
+
+    def _run(self, *cmd, check=True, timeout=60) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
+                                cwd=self.workdir, env=self._env())
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def _env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CEPH_")}
+        env["CEPH_CONF"] = str(self.conf)
+        return env
+
+    def _daemon(self, name: str, *cmd):
+        log = open(self.workdir / "log" / f"{name}.stdio", "ab")
+        self.daemons.append(subprocess.Popen([str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT,
+                                             cwd=self.workdir, env=self._env(), start_new_session=True))
+
+    def start(self, timeout: float = 120) -> "CephCluster":
+        begin = time.monotonic()
+        w = self.workdir
+        for d in ("run", "log", "mon/ceph-a", "osd/ceph-0"):
+            (w / d).mkdir(parents=True, exist_ok=True)
+        mon_port, mon_v1_port, self.rgw_port = free_ports(3)
+        fsid = str(uuid.uuid4())
+        self.conf.write_text(f"""[global]
+fsid = {fsid}
+mon host = [v2:127.0.0.1:{mon_port},v1:127.0.0.1:{mon_v1_port}]
+mon initial members = a
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind ipv6 = false
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+auth allow insecure global id reclaim = false
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+mon max pg per osd = 1000
+mon data avail warn = 2
+mon data avail crit = 1
+paxos propose interval = 0.1
+mon mgr mkfs grace = 86400
+run dir = {w}/run
+admin socket = {w}/run/$name.asok
+log file = {w}/log/$name.log
+pid file = {w}/run/$name.pid
+osd objectstore = memstore
+memstore device bytes = 1073741824
+osd data = {w}/osd/$cluster-$id
+mon data = {w}/mon/$cluster-$id
+osd max object name len = 1024
+
+[mon]
+keyring = {w}/mon.keyring
+
+[osd]
+keyring = {w}/osd/$cluster-$id/keyring
+
+[client]
+keyring = {w}/admin.keyring
+
+[client.rgw]
+keyring = {w}/admin.keyring
+rgw frontends = beast endpoint=127.0.0.1:{self.rgw_port}
+rgw thread pool size = 32
+rgw data = {w}/rgw
+""")
+        self._run("ceph-authtool", "--create-keyring", w / "mon.keyring", "--gen-key", "-n", "mon.",
+                  "--cap", "mon", "allow *")
+        self._run("ceph-authtool", "--create-keyring", w / "admin.keyring", "--gen-key", "-n", "client.admin",
+                  "--cap", "mon", "allow *", "--cap", "osd", "allow *", "--cap", "mgr", "allow *")
+        self._run("ceph-authtool", w / "mon.keyring", "--import-keyring", w / "admin.keyring")
+        self._run("monmaptool", "--create", "--addv", "a", f"[v2:127.0.0.1:{mon_port},v1:127.0.0.1:{mon_v1_port}]",
+                  "--fsid", fsid, w / "monmap")
+        self._run("ceph-mon", "-c", self.conf, "--mkfs", "-i", "a", "--monmap", w / "monmap",
+                  "--keyring", w / "mon.keyring")
+        self._daemon("mon.a", "ceph-mon", "-f", "-c", self.conf, "-i", "a")
+        osd_uuid = str(uuid.uuid4())
+        osd_id = self._retry(lambda: self._run("ceph", "-c", self.conf, "osd", "new", osd_uuid, timeout=20),
+                             begin + timeout).stdout.strip()
+        self._run("ceph", "-c", self.conf, "auth", "get-or-create", f"osd.{osd_id}", "mon", "allow profile osd",
+                  "mgr", "allow profile osd", "osd", "allow *", "-o", w / "osd" / f"ceph-{osd_id}" / "keyring")
+        self._run("ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd_uuid)
+        self._daemon(f"osd.{osd_id}", "ceph-osd", "-f", "-c", self.conf, "-i", osd_id)
+        self._run("ceph", "-c", self.conf, "osd", "pool", "create", POOL, "8")
+        self._run("ceph", "-c", self.conf, "osd", "pool", "application", "enable", POOL, "rados")
+        self._retry(self._probe_write, begin + timeout)
+        self.started_in = time.monotonic() - begin
+        return self
+
+    def _probe_write(self):
+        self._run("rados", "-c", self.conf, "-p", POOL, "put", "h5pyvol-ready", self.conf, timeout=15)
+
+    @staticmethod
+    def _retry(call, deadline):
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                return call()
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                last = exc
+                time.sleep(0.3)
+        raise TimeoutError(f"the Ceph cluster did not come up: {last}")
+
+    def stop(self):
+        for proc in reversed(self.daemons):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.daemons:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.daemons.clear()
