@@ -54,7 +54,7 @@ PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root
 # Ceph: Debian's daemons (the tests run a real cluster) and its librados
 # binding, of which only the one module goes into the venv (all of
 # dist-packages would shadow the venv's newer packages)
-need_apt ceph-mon ceph-osd ceph-common python3-rados
+need_apt ceph-mon ceph-osd ceph-common python3-rados radosgw
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do ln -sf "$module" "$site/"; done
 "${pip[@]}" install --no-deps "$root/object-stores/ceph" >/dev/null

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT, TESTS, api_program_path, assert_no_crash, run, vol_env
+from servers.ceph import CephS3
 from servers.seaweedfs import SeaweedS3
 
 H5PY_WRITE = r"""
@@ -45,16 +46,20 @@ with h5py.File(url, "r") as f:
 """
 
 
-@pytest.fixture(scope="session")
-def s3(tmp_path_factory):
-    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs"))
+@pytest.fixture(scope="session", params=["seaweedfs", "radosgw"])
+def s3(request, tmp_path_factory):
+    """Every S3 test runs against two real servers: SeaweedFS and Ceph's
+    radosgw (on a single-node cluster of its own)."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")) if request.param == "seaweedfs" \
+        else CephS3(tmp_path_factory.mktemp("ceph-rgw"))
     try:
         server.start()
-    except FileNotFoundError as exc:  # no weed binary: the one reason to skip
-        pytest.skip(f"SeaweedFS cannot start here: {exc}")
-    print(f"\n[s3] SeaweedFS ready for signed writes after {server.started_in:.1f} s at {server.endpoint}")
+    except FileNotFoundError as exc:  # the server's binaries are missing: the one reason to skip
+        pytest.skip(f"{request.param} cannot start here: {exc}")
+    print(f"\n[s3] {request.param} ready for signed writes after {server.started_in:.1f} s at {server.endpoint}")
     yield server
     server.stop()
+    getattr(server, "shutdown", lambda: None)()
 
 
 def s3_env(server, connector="H5PyVOL", **extra):
@@ -214,7 +219,7 @@ def test_h5_api_test_against_s3(s3, tmp_path):
     assert_no_crash(result)
     counts = {k: int(v) for v, k in re.findall(r"(\d+)/\d+ \([\d.]+%\) API tests (passed|did not pass|were skipped)",
                                                result.stdout)}
-    print(f"\n[s3] h5_api_test through SeaweedFS: {counts}")
+    print(f"\n[s3] h5_api_test through {type(s3).__name__} at {s3.endpoint}: {counts}")
     assert counts.get("did not pass") == 0, result.stdout[-3000:]
     assert counts.get("passed", 0) >= 1074
 

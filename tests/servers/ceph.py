@@ -95,7 +95,7 @@ keyring = {w}/osd/$cluster-$id/keyring
 keyring = {w}/admin.keyring
 
 [client.rgw]
-keyring = {w}/admin.keyring
+keyring = {w}/rgw.keyring
 rgw frontends = beast endpoint=127.0.0.1:{self.rgw_port}
 rgw thread pool size = 32
 rgw data = {w}/rgw
@@ -123,6 +123,37 @@ rgw data = {w}/rgw
         self.started_in = time.monotonic() - begin
         return self
 
+    def start_rgw(self, access_key: str, secret_key: str, timeout: float = 90) -> str:
+        """Ceph's S3 gateway on 127.0.0.1 with one user; returns its endpoint
+        once a signed write succeeded."""
+        import io
+        from minio import Minio
+
+        begin = time.monotonic()
+        w = self.workdir
+        self._run("ceph", "-c", self.conf, "auth", "get-or-create", "client.rgw", "mon", "allow rw", "osd", "allow rwx",
+                  "-o", w / "rgw.keyring")
+        (w / "rgw").mkdir(exist_ok=True)
+        self._daemon("rgw", "radosgw", "-f", "-c", self.conf, "-n", "client.rgw")
+        self.rgw = self.daemons[-1]
+        if not (w / "rgw.user").exists():  # a restart keeps its user
+            self._run("radosgw-admin", "-c", self.conf, "user", "create", "--uid=h5pyvol", "--display-name=h5pyvol",
+                      f"--access-key={access_key}", f"--secret={secret_key}", timeout=60)
+            (w / "rgw.user").write_text(access_key)
+        client = Minio(f"127.0.0.1:{self.rgw_port}", access_key=access_key, secret_key=secret_key, secure=False,
+                       region="us-east-1")
+
+        def probe():
+            try:
+                if not client.bucket_exists("h5pyvol-ready"):
+                    client.make_bucket("h5pyvol-ready")
+                client.put_object("h5pyvol-ready", "probe", io.BytesIO(b"ok"), 2)
+            except Exception as exc:
+                raise RuntimeError(str(exc)) from exc
+        self._retry(probe, begin + timeout)
+        self.rgw_started_in = time.monotonic() - begin
+        return f"http://127.0.0.1:{self.rgw_port}"
+
     def _probe_write(self):
         self._run("rados", "-c", self.conf, "-p", POOL, "put", "h5pyvol-ready", self.conf, timeout=15)
 
@@ -148,3 +179,43 @@ rgw data = {w}/rgw
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.daemons.clear()
+
+
+class CephS3:
+    """Ceph's S3 gateway (radosgw) on a cluster of its own, with the same
+    face as seaweedfs.SeaweedS3 so the S3 tests run against both."""
+
+    def __init__(self, workdir: Path):
+        from .seaweedfs import ACCESS_KEY, SECRET_KEY
+        self.keys = (ACCESS_KEY, SECRET_KEY)
+        self.cluster = CephCluster(workdir)
+        self.endpoint = ""
+        self.started_in = 0.0
+
+    def start(self, timeout: float = 120) -> "CephS3":
+        begin = time.monotonic()
+        if not self.cluster.daemons:
+            self.cluster.start(timeout)
+        self.endpoint = self.cluster.start_rgw(*self.keys)
+        self.started_in = time.monotonic() - begin
+        return self
+
+    def stop(self):
+        """Stops the gateway only (the cluster keeps the data)."""
+        rgw = getattr(self.cluster, "rgw", None)
+        if rgw is not None and rgw.poll() is None:
+            os.killpg(rgw.pid, signal.SIGTERM)
+            rgw.wait(timeout=30)
+            self.cluster.daemons.remove(rgw)
+
+    def shutdown(self):
+        self.cluster.stop()
+
+    def env(self) -> dict:
+        return {"AWS_ACCESS_KEY_ID": self.keys[0], "AWS_SECRET_ACCESS_KEY": self.keys[1],
+                "AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_REGION": "us-east-1"}
+
+    def client(self):
+        from minio import Minio
+        return Minio(self.endpoint.split("://", 1)[1], access_key=self.keys[0], secret_key=self.keys[1], secure=False,
+                     region="us-east-1")

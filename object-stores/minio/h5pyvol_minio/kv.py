@@ -159,7 +159,8 @@ class S3KV(KVStore):
         try:
             response = self._retrying(f"conditional PUT {self.bucket}/{self._name(key)}", lambda: self.client._execute(
                 "PUT", self.bucket, self._name(key), body=data,
-                headers={"If-Match": version, "Content-Type": "application/octet-stream"}))
+                # unquoted: radosgw (Ceph 16) matches only the bare ETag; AWS and SeaweedFS take both
+                headers={"If-Match": version.strip('"'), "Content-Type": "application/octet-stream"}))
         except S3Error as exc:
             if exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
                     exc.response is not None and exc.response.status == 412):
