@@ -12,6 +12,17 @@ from conftest import ROOT
 from h5pyvol.paths import hdf5_prefix
 
 
+
+def like_native(run_py, code: str, connector: str):
+    """Runs code natively and through connector; both must succeed and print
+    the same.  Returns the run through the connector."""
+    native = run_py(code, connector=None)
+    assert native.returncode == 0, native.output
+    ours = run_py(code, connector=connector)
+    assert ours.returncode == 0, ours.output
+    assert ours.stdout == native.stdout
+    return ours
+
 def test_h5py_example_script(run_py):
     result = run_py((ROOT / "examples" / "h5py_app.py").read_text(), "example.h5")
     assert result.returncode == 0, result.output
@@ -232,11 +243,7 @@ with h5py.File("bc.h5", "w") as f:
 def test_broadcast_writes_land_where_native_puts_them(run_py, connector):
     """h5py broadcasts by moving one selection with H5Soffset_simple; the
     offset must reach the connector (it used to write row 0 every time)."""
-    native = run_py(BROADCAST_WRITES, connector=None)
-    assert native.returncode == 0, native.output
-    ours = run_py(BROADCAST_WRITES, connector=connector)
-    assert ours.returncode == 0, ours.output
-    assert ours.stdout == native.stdout
+    ours = like_native(run_py, BROADCAST_WRITES, connector)
     assert "rows [[0, 0, 0, 0, 0, 0], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5], [0, 0, 0, 0, 0, 0]]" in ours.stdout
 
 
@@ -271,11 +278,7 @@ with h5py.File("v1.h5", "w", track_order=True) as f:
 def test_h5py_version1_paths_like_native(run_py, connector):
     """for/in/get/visit/hash reach HDF5's version-1 calls in h5py; the
     compatibility layer answers them as a native file does."""
-    native = run_py(H5PY_VERSION1_PATHS, connector=None)
-    assert native.returncode == 0, native.output
-    ours = run_py(H5PY_VERSION1_PATHS, connector=connector)
-    assert ours.returncode == 0, ours.output
-    assert ours.stdout == native.stdout
+    ours = like_native(run_py, H5PY_VERSION1_PATHS, connector)
     assert "iter ['g', 'd', 'soft', 'dangling', 'ext'] ['ext', 'dangling', 'soft', 'd', 'g'] ['h']" in ours.stdout
     assert "visit ['d', 'g', 'g/h'] g/h" in ours.stdout
 
@@ -320,11 +323,7 @@ with h5py.File("vds.h5", "r") as f:
 
 @pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
 def test_virtual_datasets_read_like_native(run_py, connector):
-    native = run_py(VIRTUAL_DATASET, connector=None)
-    assert native.returncode == 0, native.output
-    ours = run_py(VIRTUAL_DATASET, connector=connector)
-    assert ours.returncode == 0, ours.output
-    assert ours.stdout == native.stdout
+    ours = like_native(run_py, VIRTUAL_DATASET, connector)
     assert "half [103, 104, -7, -7]" in ours.stdout
 
 
@@ -348,11 +347,7 @@ with h5py.File("main.h5", "a", libver="latest", locking=False) as f:
 
 @pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
 def test_external_links_open_files_as_the_link_access_list_says(run_py, connector):
-    native = run_py(EXTERNAL_LINK_ACCESS, connector=None)
-    assert native.returncode == 0, native.output
-    ours = run_py(EXTERNAL_LINK_ACCESS, connector=connector)
-    assert ours.returncode == 0, ours.output
-    assert ours.stdout == native.stdout
+    ours = like_native(run_py, EXTERNAL_LINK_ACCESS, connector)
     assert "read-only r" in ours.stdout
 
 
@@ -380,11 +375,7 @@ with h5py.File("refs.h5", "r") as f:
 
 @pytest.mark.parametrize("connector", ["H5PyVOL connector=memory", "H5PyVOL"])
 def test_h5py_object_references_like_native(run_py, connector):
-    native = run_py(OBJECT_REFERENCES, connector=None)
-    assert native.returncode == 0, native.output
-    ours = run_py(OBJECT_REFERENCES, connector=connector)
-    assert ours.returncode == 0, ours.output
-    assert ours.stdout == native.stdout
+    ours = like_native(run_py, OBJECT_REFERENCES, connector)
     assert "deref /g /d False 0" in ours.stdout
     assert "regions [2, 3] [1, 3] /d False" in ours.stdout
 

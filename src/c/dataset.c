@@ -67,48 +67,35 @@ static int is_virtual(pv_obj_t *d)
     return d->virtual_layout > 0;
 }
 
-static herr_t read_virtual(pv_obj_t *d, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t dxpl, void *buf)
+/* Grows a virtual dataset's extent with its sources and, given a buffer,
+ * reads the selection into it (virtual.c). */
+static herr_t use_virtual(pv_obj_t *d, hid_t extent, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t dxpl,
+                          void *buf)
 {
-    PyObject   *r, *dcpl_py, *extent_py;
-    const char *own_file;
-    hid_t       dcpl = -1, extent = -1;
-    herr_t      ret = -1;
-
-    if (!(r = pv_call(H5E_DATASET, "dataset_virtual", "(O)", d->py)))
-        return -1;
-    if (!PyArg_ParseTuple(r, "OsO", &dcpl_py, &own_file, &extent_py)
-        || (dcpl = pv_plist_from_py(dcpl_py, H5P_DATASET_CREATE)) < 0
-        || (extent = pv_space_from_py(extent_py)) < 0)
-        pv_error_from_python(H5E_DATASET, "dataset_virtual");
-    else
-        ret = pv_virtual_grow(dcpl, own_file, d->apl, extent) < 0
-                  ? -1
-                  : pv_virtual_read(dcpl, own_file, d->apl, extent, mem_type, mem_space, file_space, dxpl, buf);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (extent >= 0)
-        H5Sclose(extent);
-    Py_DECREF(r);
-    return ret;
-}
-
-static herr_t grow_virtual(pv_obj_t *d, hid_t space)
-{
-    PyObject   *r, *dcpl_py, *extent_py;
+    PyObject   *r, *dcpl_py;
     const char *own_file;
     hid_t       dcpl = -1;
     herr_t      ret = -1;
 
     if (!(r = pv_call(H5E_DATASET, "dataset_virtual", "(O)", d->py)))
         return -1;
-    if (!PyArg_ParseTuple(r, "OsO", &dcpl_py, &own_file, &extent_py)
-        || (dcpl = pv_plist_from_py(dcpl_py, H5P_DATASET_CREATE)) < 0)
+    if (!PyArg_ParseTuple(r, "Os", &dcpl_py, &own_file) || (dcpl = pv_plist_from_py(dcpl_py, H5P_DATASET_CREATE)) < 0)
         pv_error_from_python(H5E_DATASET, "dataset_virtual");
-    else
-        ret = pv_virtual_grow(dcpl, own_file, d->apl, space);
+    else if (pv_virtual_grow(dcpl, own_file, d->apl, extent) >= 0)
+        ret = buf ? pv_virtual_read(dcpl, own_file, d->apl, extent, mem_type, mem_space, file_space, dxpl, buf) : 0;
     if (dcpl >= 0)
         H5Pclose(dcpl);
     Py_DECREF(r);
+    return ret;
+}
+
+static herr_t read_virtual(pv_obj_t *d, hid_t mem_type, hid_t mem_space, hid_t file_space, hid_t dxpl, void *buf)
+{
+    hid_t  extent = pv_io_space(&pv_dataset_io, d);
+    herr_t ret = extent < 0 ? -1 : use_virtual(d, extent, mem_type, mem_space, file_space, dxpl, buf);
+
+    if (extent >= 0)
+        H5Sclose(extent);
     return ret;
 }
 
@@ -185,7 +172,7 @@ herr_t pv_dataset_get(void *obj, H5VL_dataset_get_args_t *args, hid_t dxpl_id, v
     switch (args->op_type) {
         case H5VL_DATASET_GET_SPACE: /* H5Dget_space; a virtual dataset's grows with its sources */
             ret = (args->args.get_space.space_id = pv_io_space(&pv_dataset_io, d)) < 0 ? -1 : 0;
-            if (ret == 0 && is_virtual(d) && grow_virtual(d, args->args.get_space.space_id) < 0) {
+            if (ret == 0 && is_virtual(d) && use_virtual(d, args->args.get_space.space_id, -1, -1, -1, -1, NULL) < 0) {
                 H5Sclose(args->args.get_space.space_id);
                 ret = -1;
             }

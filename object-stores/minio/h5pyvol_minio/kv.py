@@ -26,6 +26,12 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
 
 
+def _lost_race(exc: S3Error) -> bool:
+    """A conditional PUT the server refused: another writer got there first."""
+    return exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
+        exc.response is not None and exc.response.status == 412)
+
+
 class S3KV(KVStore):
     """Keys as objects ``<prefix>/<key>`` in a bucket.  Every call retries
     transient failures (5xx, timeouts, connection resets) with backoff, then
@@ -66,11 +72,12 @@ class S3KV(KVStore):
         return exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
     # -- reading ----------------------------------------------------------------------
-    def _get(self, key: str, offset: int = 0, length: int = 0) -> Optional[bytes]:
+    def _get(self, key: str, offset: int = 0, length: int = 0) -> tuple[Optional[bytes], Optional[str]]:
+        """(value or None when missing, its ETag)."""
         def call():
             response = self.client.get_object(self.bucket, self._name(key), offset=offset, length=length)
             try:
-                return response.read()
+                return response.read(), response.headers.get("ETag")
             finally:
                 response.close()
                 response.release_conn()
@@ -78,17 +85,17 @@ class S3KV(KVStore):
             return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
         except S3Error as exc:
             if self._missing(exc):
-                return None
+                return None, None
             raise
 
     def get(self, key):
-        return self._get(key)
+        return self._get(key)[0]
 
     def get_range(self, key, start, length):
         # a ranged GET: reading one element of a large chunk fetches that element only
         if length <= 0:
             return b"" if self.exists(key) else None
-        return self._get(key, start, length)
+        return self._get(key, start, length)[0]
 
     def exists(self, key):
         try:
@@ -127,27 +134,14 @@ class S3KV(KVStore):
                 headers={"If-None-Match": "*", "Content-Type": "application/octet-stream"}))
             return True
         except S3Error as exc:
-            if exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
-                    exc.response is not None and exc.response.status == 412):
+            if _lost_race(exc):
                 return False
             raise
 
     supports_versions = True
 
     def get_versioned(self, key):
-        def call():
-            response = self.client.get_object(self.bucket, self._name(key))
-            try:
-                return response.read(), response.headers.get("ETag")
-            finally:
-                response.close()
-                response.release_conn()
-        try:
-            return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
-        except S3Error as exc:
-            if self._missing(exc):
-                return None, None
-            raise
+        return self._get(key)
 
     def put_if_version(self, key, value, version):
         """A PUT with If-Match: <ETag>: a writer that lost a race to another
@@ -162,8 +156,7 @@ class S3KV(KVStore):
                 # unquoted: radosgw (Ceph 16) matches only the bare ETag; AWS and SeaweedFS take both
                 headers={"If-Match": version.strip('"'), "Content-Type": "application/octet-stream"}))
         except S3Error as exc:
-            if exc.code in ("PreconditionFailed", "ConditionalRequestConflict") or (
-                    exc.response is not None and exc.response.status == 412):
+            if _lost_race(exc):
                 return None
             raise
         return response.headers.get("ETag")

@@ -752,9 +752,8 @@ def dataset_is_virtual(ds):
 
 def dataset_virtual(ds):
     """What the bridge reads a virtual dataset with: its creation list (the
-    mappings), its file's name (sources are found relative to it) and its
-    extent."""
-    return ds.creation.dcpl, file_name(ds), dataset_extent(ds)
+    mappings) and its file's name (sources are found relative to it)."""
+    return ds.creation.dcpl, file_name(ds)
 
 
 def dataset_fill_element(ds):

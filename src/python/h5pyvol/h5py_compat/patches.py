@@ -27,18 +27,27 @@ def _bytes(name) -> bytes:
     return name if isinstance(name, bytes) else str(name).encode("utf-8")
 
 
-def _wrap(owner, attr: str, ours_first_arg: bool = True):
-    """Replaces owner.attr by a function that calls ours_<attr> for H5PyVOL
-    objects (the low-level id is the first argument, or self.id)."""
+def _first_is_ours(first, *args, **kwargs) -> bool:
+    return _ours(first)
+
+
+def _self_is_ours(self, *args, **kwargs) -> bool:
+    return _ours(getattr(self, "id", None))
+
+
+def _wrap(owner, attr: str, serves=_first_is_ours):
+    """Replaces owner.attr by a function that calls the decorated
+    replacement(original, *args) when serves(*args) says the call is about
+    H5PyVOL objects (default: the first argument is such an id), and h5py's
+    original otherwise."""
     def decorator(replacement):
         original = getattr(owner, attr)
 
         @functools.wraps(original)
-        def wrapper(first, *args, **kwargs):
-            oid = first if ours_first_arg else getattr(first, "id", None)
-            if _ours(oid):
-                return replacement(original, first, *args, **kwargs)
-            return original(first, *args, **kwargs)
+        def wrapper(*args, **kwargs):
+            if serves(*args, **kwargs):
+                return replacement(original, *args, **kwargs)
+            return original(*args, **kwargs)
 
         wrapper.__h5pyvol_original__ = original
         setattr(owner, attr, wrapper)
@@ -126,17 +135,17 @@ def apply() -> None:
                  else hdf5.H5_INDEX_NAME)
         return hdf5.link_names(self.id.id, index, order)
 
-    @_wrap(group.Group, "__iter__", ours_first_arg=False)
+    @_wrap(group.Group, "__iter__", serves=_self_is_ours)
     def group_iter(original, self):
         for name in names_in_order(self, hdf5.H5_ITER_INC):
             yield self._d(name)
 
-    @_wrap(group.Group, "__reversed__", ours_first_arg=False)
+    @_wrap(group.Group, "__reversed__", serves=_self_is_ours)
     def group_reversed(original, self):
         for name in names_in_order(self, hdf5.H5_ITER_DEC):
             yield self._d(name)
 
-    @_wrap(group.Group, "get", ours_first_arg=False)
+    @_wrap(group.Group, "get", serves=_self_is_ours)
     def group_get(original, self, name, default=None, getclass=False, getlink=False, elink_mode=None,
                   elink_locking=None, elink_swmr=None):
         from h5py._hl import dataset, datatype
@@ -177,11 +186,11 @@ def apply() -> None:
     def visit_links(self, func):
         return hdf5.visit_links(self.id.id, lambda name, info: func(name) or None, _lapl(self._lapl))
 
-    @_wrap(group.Group, "visit_links", ours_first_arg=False)
+    @_wrap(group.Group, "visit_links", serves=_self_is_ours)
     def group_visit_links(original, self, func):
         return visit_links(self, lambda name: func(self._d(name)))
 
-    @_wrap(group.Group, "visititems_links", ours_first_arg=False)
+    @_wrap(group.Group, "visititems_links", serves=_self_is_ours)
     def group_visititems_links(original, self, func):
         def each(name):
             name = self._d(name)
@@ -254,49 +263,28 @@ def apply_references() -> None:
         index = _dispatch.region_register(connector_object(loc), token, space.encode())
         return reference_from_bytes(token[:8] + index.to_bytes(4, "little"), region=True)
 
-    def ours_reference(ref, loc):
-        return _ours(loc) and isinstance(ref, h5r.Reference)
+    def ours_reference(ref, id, *args, **kwargs) -> bool:
+        return isinstance(ref, h5r.Reference) and _ours(id)
 
-    def raw_reference(ref) -> bytes:
-        return reference_bytes(ref, region=isinstance(ref, h5r.RegionReference))
+    def ours_region(ref, id, *args, **kwargs) -> bool:
+        return isinstance(ref, h5r.RegionReference) and _ours(id)
 
-    original_get_region = h5r.get_region
-
-    def get_region(ref, id, *args, **kwargs):
-        if not (ours_reference(ref, id) and isinstance(ref, h5r.RegionReference)):
-            return original_get_region(ref, id, *args, **kwargs)
+    @_wrap(h5r, "get_region", serves=ours_region)
+    def get_region(original, ref, id):
         raw = reference_bytes(ref, region=True)
         if raw == bytes(12):
             return None
         _, space = _dispatch.region_lookup(connector_object(id), int.from_bytes(raw[8:], "little"))
         return h5s.decode(space)
 
-    get_region.__doc__ = original_get_region.__doc__
-    get_region.__h5pyvol_original__ = original_get_region
-    h5r.get_region = get_region
-
-    original_dereference = h5r.dereference
-
-    def dereference(ref, id, *args, **kwargs):
-        if not ours_reference(ref, id):
-            return original_dereference(ref, id, *args, **kwargs)
-        raw = raw_reference(ref)
+    @_wrap(h5r, "dereference", serves=ours_reference)
+    def dereference(original, ref, id):
+        raw = reference_bytes(ref, region=isinstance(ref, h5r.RegionReference))
         if raw == bytes(len(raw)):
             return None
-        hid = hdf5.open_by_token(id.id, raw[:8].ljust(16, b"\0"))
-        return h5i.wrap_identifier(hid)
+        return h5i.wrap_identifier(hdf5.open_by_token(id.id, raw[:8].ljust(16, b"\0")))
 
-    dereference.__doc__ = original_dereference.__doc__
-    dereference.__h5pyvol_original__ = original_dereference
-    h5r.dereference = dereference
-
-    original_get_obj_type = h5r.get_obj_type
-
-    def get_obj_type(ref, id, *args, **kwargs):
-        if not ours_reference(ref, id):
-            return original_get_obj_type(ref, id, *args, **kwargs)
-        oid = dereference(ref, id)
+    @_wrap(h5r, "get_obj_type", serves=ours_reference)
+    def get_obj_type(original, ref, id):
+        oid = h5r.dereference(ref, id)
         return None if oid is None else hdf5.object_info(oid.id).type
-
-    get_obj_type.__h5pyvol_original__ = original_get_obj_type
-    h5r.get_obj_type = get_obj_type
