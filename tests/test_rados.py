@@ -10,7 +10,7 @@ import pytest
 
 from conftest import api_program_path, assert_no_crash, run, vol_env
 from servers.ceph import POOL, CephCluster
-from test_s3 import H5PY_READ, H5PY_WRITE, RACER, SLOW_WRITER
+from test_s3 import H5PY_READ, H5PY_WRITE, RACER, SLOW_WRITER, WRITER_DURING_OUTAGE
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +93,117 @@ def test_a_writer_that_lost_a_race_gets_an_error(ceph, tmp_path):
     final = run([sys.executable, "-c", f"import h5py\nprint(sorted(h5py.File('{url}', 'r')))"], ceph_env(ceph),
                 tmp_path)
     assert final.stdout.strip() == "['base', 'theirs']", final.output
+
+
+ZARR_READ = r"""
+import sys, zarr
+from h5pyvol_rados.zarr_store import RadosStore
+root = zarr.open_group(store=RadosStore.from_url(sys.argv[1], read_only=True), mode="r")
+print("zarr", root["ints"][...].tolist(), int(root["big"][...].sum()), root["group/inner"].attrs["answer"],
+      root["group/inner"].attrs["label"], sorted(root.group_keys()))
+"""
+
+
+def test_zarr_python_reads_the_pool(ceph, tmp_path):
+    url = f"rados://{POOL}/zarr-readers/data.h5"
+    assert run_script(H5PY_WRITE, ceph, tmp_path, url).returncode == 0
+    result = run([sys.executable, "-c", ZARR_READ, url], vol_env(None, **ceph.env()), tmp_path)
+    assert result.returncode == 0, result.output
+    big_sum = sum(i % 65536 for i in range(300000))  # the u2 values wrap
+    assert f"zarr [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] {big_sum} 42 s3 ['group']" in result.stdout
+
+
+def test_h5py_reads_what_zarr_python_wrote_to_the_pool(ceph, tmp_path):
+    url = f"rados://{POOL}/from-zarr/data.zarr"
+    code = (f"import numpy as np, zarr\nfrom h5pyvol_rados.zarr_store import RadosStore\n"
+            f"root = zarr.open_group(store=RadosStore.from_url('{url}'), mode='w')\n"
+            "root.create_array('temps', data=np.arange(24, dtype='f4').reshape(4, 6), chunks=(2, 3))\n"
+            "root.attrs['site'] = 'north'\n")
+    written = run([sys.executable, "-c", code], vol_env(None, **ceph.env()), tmp_path)
+    assert written.returncode == 0, written.output
+    read = run_script(f"import h5py\nf = h5py.File('{url}', 'r')\n"
+                      "print(f['temps'][3].tolist(), f['temps'].dtype, f.attrs['site'])", ceph, tmp_path)
+    assert read.returncode == 0, read.output
+    assert read.stdout.strip() == "[18.0, 19.0, 20.0, 21.0, 22.0, 23.0] float32 north"
+
+
+def test_links_and_attributes_are_omap_entries_updated_by_difference(ceph, tmp_path):
+    import rados
+
+    url = f"rados://{POOL}/omap/tables.h5"
+    code = f"""
+import h5py
+f = h5py.File('{url}', 'w')
+g = f.create_group('g')
+for i in range(300):
+    g[f'd{{i:03d}}'] = [i]
+g.attrs['unit'] = 'K'
+f.close()
+"""
+    assert run_script(code, ceph, tmp_path).returncode == 0
+    cluster = rados.Rados(conffile=str(ceph.conf), name="client.admin")
+    cluster.connect()
+    ioctx = cluster.open_ioctx(POOL)
+    ioctx.set_namespace("omap/tables.h5")
+
+    def omap():
+        with rados.ReadOpCtx() as op:
+            found, _ = ioctx.get_omap_vals(op, "", "", 10000)
+            ioctx.operate_read_op(op, "g/zarr.json")
+            return dict(found)
+    before = omap()
+    assert len([k for k in before if k.startswith("l")]) == 300 and len([k for k in before if k.startswith("a")]) == 1
+    assert b"d150" not in ioctx.read("g/zarr.json", 1 << 20)  # the table is not in the object's bytes
+    change = f"import h5py\nf = h5py.File('{url}', 'r+')\ndel f['g/d007']\nf['g/new'] = [1]\nf.close()"
+    assert run_script(change, ceph, tmp_path).returncode == 0
+    after = omap()
+    assert set(before) - set(after) == {"l000000000007"}
+    assert set(after) - set(before) == {"l000000000300"} and b'"new"' in after["l000000000300"]
+    assert all(after[k] == before[k] for k in after if k in before)  # untouched entries not rewritten
+    listed = run_script(f"import h5py\nf = h5py.File('{url}', 'r')\nprint(list(f['g'])[-2:], len(f['g']), "
+                        "f['g'].attrs['unit'])", ceph, tmp_path)
+    assert listed.stdout.strip() == "['d299', 'new'] 300 K", listed.output
+    cluster.shutdown()
+
+
+def test_aio_batches_read_missing_and_large_objects(ceph):
+    """get_many/put_many in flight together: a missing key reads None, an
+    object larger than the first read comes back whole."""
+    import numpy as np
+    from concurrent.futures import ThreadPoolExecutor
+
+    import h5pyvol_rados
+
+    kv = h5pyvol_rados.backend(f"rados://{POOL}/aio/batch", {"ceph_conf": str(ceph.conf)})
+    big = np.random.default_rng(1).bytes(9 << 20)
+    items = [(f"k{i}", bytes([i]) * (i + 1)) for i in range(150)] + [("big", big)]
+    with ThreadPoolExecutor(2) as pool:
+        kv.put_many(items, pool)
+        values = kv.get_many([k for k, _ in items] + ["missing"], pool)
+    assert values[:-1] == [v for _, v in items]
+    assert values[-1] is None
+
+
+def test_cluster_stopped_mid_write_gives_an_error_and_keeps_flushed_data(ceph, tmp_path):
+    url = f"rados://{POOL}/outage/file.h5"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER_DURING_OUTAGE)
+    proc = subprocess.Popen([sys.executable, script, url], env=ceph_env(ceph, H5PYVOL_RADOS_OP_TIMEOUT="5"),
+                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "flushed"
+    ceph.stop()
+    try:
+        out, err = proc.communicate("go\n", timeout=300)
+    finally:
+        print(f"\n[rados] cluster restarted, writable again after {ceph.restart():.1f} s")
+    assert proc.returncode >= 0, err
+    assert "error:" in out, out + err
+    assert "Ceph cluster did not answer" in out, out
+    check = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r')\n"
+                 "print(int(f['before'][...].sum()), list(f))"], ceph_env(ceph), tmp_path)
+    assert check.returncode == 0, check.output
+    assert check.stdout.strip() == f"{sum(range(1000))} ['before']"
 
 
 def test_h5_api_test_against_rados(ceph, tmp_path):

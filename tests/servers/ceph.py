@@ -84,6 +84,7 @@ memstore device bytes = 1073741824
 osd data = {w}/osd/$cluster-$id
 mon data = {w}/mon/$cluster-$id
 osd max object name len = 1024
+osd fast shutdown = false
 
 [mon]
 keyring = {w}/mon.keyring
@@ -109,19 +110,36 @@ rgw data = {w}/rgw
                   "--fsid", fsid, w / "monmap")
         self._run("ceph-mon", "-c", self.conf, "--mkfs", "-i", "a", "--monmap", w / "monmap",
                   "--keyring", w / "mon.keyring")
-        self._daemon("mon.a", "ceph-mon", "-f", "-c", self.conf, "-i", "a")
+        self._start_mon()
         osd_uuid = str(uuid.uuid4())
         osd_id = self._retry(lambda: self._run("ceph", "-c", self.conf, "osd", "new", osd_uuid, timeout=20),
                              begin + timeout).stdout.strip()
         self._run("ceph", "-c", self.conf, "auth", "get-or-create", f"osd.{osd_id}", "mon", "allow profile osd",
                   "mgr", "allow profile osd", "osd", "allow *", "-o", w / "osd" / f"ceph-{osd_id}" / "keyring")
         self._run("ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd_uuid)
-        self._daemon(f"osd.{osd_id}", "ceph-osd", "-f", "-c", self.conf, "-i", osd_id)
+        self.osd_id = osd_id
+        self._start_osd()
         self._run("ceph", "-c", self.conf, "osd", "pool", "create", POOL, "8")
         self._run("ceph", "-c", self.conf, "osd", "pool", "application", "enable", POOL, "rados")
         self._retry(self._probe_write, begin + timeout)
         self.started_in = time.monotonic() - begin
         return self
+
+    def _start_mon(self):
+        self._daemon("mon.a", "ceph-mon", "-f", "-c", self.conf, "-i", "a")
+
+    def _start_osd(self):
+        self._daemon(f"osd.{self.osd_id}", "ceph-osd", "-f", "-c", self.conf, "-i", self.osd_id)
+
+    def restart(self, timeout: float = 120) -> float:
+        """Starts the stopped monitor and OSD again on their data (memstore
+        saves its objects at a clean shutdown: `osd fast shutdown = false`);
+        returns the seconds until a RADOS write succeeded again."""
+        begin = time.monotonic()
+        self._start_mon()
+        self._start_osd()
+        self._retry(self._probe_write, begin + timeout)
+        return time.monotonic() - begin
 
     def start_rgw(self, access_key: str, secret_key: str, timeout: float = 90) -> str:
         """Ceph's S3 gateway on 127.0.0.1 with one user; returns its endpoint
@@ -155,7 +173,8 @@ rgw data = {w}/rgw
         return f"http://127.0.0.1:{self.rgw_port}"
 
     def _probe_write(self):
-        self._run("rados", "-c", self.conf, "-p", POOL, "put", "h5pyvol-ready", self.conf, timeout=15)
+        self._run("rados", "-c", self.conf, "--rados-osd-op-timeout", "5", "-p", POOL, "put", "h5pyvol-ready",
+                  self.conf, timeout=15)
 
     @staticmethod
     def _retry(call, deadline):

@@ -1,40 +1,39 @@
 """Ceph RADOS pools as H5PyVOL store backends: ``rados://pool/path/file.h5``.
 
 Each HDF5 file is a RADOS namespace (``path/file.h5``) in the pool, holding
-the store connector's Zarr v3 keys as objects.  The cluster is found the
-way Ceph's tools find it: ``CEPH_CONF`` (and the keyring that file names);
-the client name comes from the connector info string (``client=``,
-default ``admin``).  Needs the ``rados`` binding (Debian: python3-rados).
+the store connector's Zarr v3 keys as objects (links and attributes as omap
+entries of each node's zarr.json).  The cluster is found the way Ceph's
+tools find it: ``CEPH_CONF`` (and the keyring that file names), ``CEPH_ARGS``.
+Connector-info keys: ``client`` (default ``admin``), ``ceph_conf``,
+``op_timeout`` (seconds, default 60; 0 waits forever), ``omap`` (0: keep the
+tables in zarr.json).  Needs the ``rados`` binding (Debian: python3-rados).
+``h5pyvol_rados.zarr_store.RadosStore`` lets zarr-python read and write the
+same namespaces.
 """
 from __future__ import annotations
 
 import os
-import threading
 
+from .cluster import connect
 from .kv import RadosKV
 
-_clusters: dict = {}
-_lock = threading.Lock()
 
-
-def _cluster(conffile: str, name: str):
-    import rados
-    with _lock:
-        key = (conffile, name)
-        if key not in _clusters:
-            cluster = rados.Rados(conffile=conffile, name=name)
-            cluster.connect(timeout=30)
-            _clusters[key] = cluster
-        return _clusters[key]
+def parse_url(url: str) -> tuple[str, str]:
+    """rados://pool/path/file.h5 -> (pool, namespace)."""
+    pool, _, path = url[len("rados://"):].partition("/") if url.startswith("rados://") else ("", "", "")
+    if not pool or not path.strip("/"):
+        raise ValueError(f"{url!r}: expected rados://pool/path/file.h5")
+    return pool, path.strip("/")
 
 
 def backend(url: str, options: dict) -> RadosKV:
-    pool, _, path = url[len("rados://"):].partition("/")
-    if not pool or not path.strip("/"):
-        raise ValueError(f"{url!r}: expected rados://pool/path/file.h5")
+    pool, namespace = parse_url(url)
     conffile = options.get("ceph_conf") or os.environ.get("CEPH_CONF") or "/etc/ceph/ceph.conf"
     name = "client." + options.get("client", "admin")
-    return RadosKV(_cluster(conffile, name), pool, path.strip("/"))
+    timeout = options.get("op_timeout", os.environ.get("H5PYVOL_RADOS_OP_TIMEOUT"))
+    cluster = connect(conffile, name, None if timeout in (None, "") else float(timeout))
+    omap = str(options.get("omap", os.environ.get("H5PYVOL_RADOS_OMAP", "1"))).lower() not in ("0", "no", "false")
+    return RadosKV(cluster, pool, namespace, omap_tables=omap)
 
 
-__all__ = ["RadosKV", "backend"]
+__all__ = ["RadosKV", "backend", "connect", "parse_url"]

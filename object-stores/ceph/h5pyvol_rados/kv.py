@@ -1,14 +1,33 @@
 """The store connector's key-value interface over a RADOS pool: one
-namespace per HDF5 file, one object per key."""
+namespace per HDF5 file, one object per key.
+
+RADOS strengths used: chunks move with librados aio (every chunk of an
+H5Dread/H5Dwrite in flight at once, no thread per request); a node's link
+and attribute tables are omap entries of its zarr.json object, updated by
+difference (node_tables.py); exclusive create and compare-and-swap on the
+object version are single atomic write operations, each combined with the
+omap update of the same object.
+"""
 from __future__ import annotations
 
+import errno
+import os
+import threading
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import rados
 
 from h5pyvol.store.kv import KVStore
 
-READ_ALL = 1 << 30  # rados reads need a length; larger than any chunk or zarr.json
+from . import node_tables
+from .cluster import op_timeout
+
+FIRST_READ = 4 << 20    # bytes asked for when an object's size is unknown
+AIO_WINDOW = 64         # operations in flight per get_many/put_many
+OMAP_PAGE = 4096        # omap entries per read operation
+METADATA = "zarr.json"
+_LOST_RACE = (errno.ERANGE, errno.EOVERFLOW)  # assert_version: older / newer than expected
 
 
 class RadosKV(KVStore):
@@ -16,78 +35,241 @@ class RadosKV(KVStore):
     supports_versions = True
     max_key_length = 1024  # osd max object name len (RADOS' default is 2048)
 
-    def __init__(self, cluster, pool: str, namespace: str):
+    def __init__(self, cluster, pool: str, namespace: str, omap_tables: bool = True):
         self.pool = pool
         self.namespace = namespace
+        self.omap_tables = omap_tables
+        self.timeout = op_timeout(cluster)
         try:
             self.ioctx = cluster.open_ioctx(pool)
         except rados.ObjectNotFound:
             raise FileNotFoundError(f"RADOS pool {pool!r} does not exist") from None
         self.ioctx.set_namespace(namespace)
+        # zarr.json key -> node_tables.TableState: its omap as last written or read here
+        self._tables: dict[str, node_tables.TableState] = {}
+        self._tables_lock = threading.Lock()
 
     def describe(self) -> str:
         return f"rados://{self.pool}/{self.namespace}"
 
+    def _error(self, code: int, text: str, what: str, key: str) -> OSError:
+        """A librados failure as the OSError the store connector reports,
+        naming the pool, the object and what the cluster said."""
+        where = f"rados://{self.pool}/{self.namespace}" + (f"/{key}" if key else "")
+        if code == errno.ETIMEDOUT:
+            return TimeoutError(code, f"Ceph cluster did not answer {what} of {where} within "
+                                      f"{self.timeout:g} s (op_timeout): {text}")
+        if code in (errno.EACCES, errno.EPERM):
+            return PermissionError(code, f"Ceph refused {what} of {where}: {text}")
+        return OSError(code, f"RADOS {what} of {where} failed: {text}")
+
+    @contextmanager
+    def _failing_clearly(self, what: str, key: str = ""):
+        try:
+            yield
+        except rados.Error as exc:
+            code = abs(getattr(exc, "errno", None) or errno.EIO)
+            raise self._error(code, str(exc), what, key) from None
+
+    def _check(self, completion, what: str, key: str) -> int:
+        """An aio operation's result; raises its failure (a missing object is none)."""
+        ret = completion.get_return_value()
+        if ret < 0 and ret != -errno.ENOENT:
+            raise self._error(-ret, os.strerror(-ret), what, key)
+        return ret
+
+    # -- reading ----------------------------------------------------------------------
+    def _read(self, key: str) -> tuple[Optional[bytes], Optional[int]]:
+        """(the object's bytes, its version), (None, None) when missing."""
+        with self._failing_clearly("read", key):
+            for _ in range(10):
+                try:
+                    data = self.ioctx.read(key, FIRST_READ, 0)
+                    version = self.ioctx.get_last_version()
+                    if len(data) < FIRST_READ:
+                        return data, version
+                    size = self.ioctx.stat(key)[0]
+                    data += self.ioctx.read(key, max(size - len(data), 0), len(data))
+                    if self.ioctx.get_last_version() == version:
+                        return data, version
+                except rados.ObjectNotFound:
+                    return None, None
+            raise rados.OSError("the object kept changing while it was read", errno.EAGAIN)
+
+    def _read_omap(self, key: str) -> tuple[dict, int]:
+        entries, after = {}, ""
+        while True:
+            with rados.ReadOpCtx() as op:
+                found, _ = self.ioctx.get_omap_vals(op, after, "", OMAP_PAGE)
+                self.ioctx.operate_read_op(op, key)
+                page = dict(found)
+            version = self.ioctx.get_last_version()
+            entries.update(page)
+            if len(page) < OMAP_PAGE:
+                return entries, version
+            after = max(page)
+
+    def get_versioned(self, key):
+        data, version = self._read(key)
+        if data is None or not key.endswith(METADATA):  # tables in omap are read whatever omap= says
+            return data, None if version is None else str(version)
+        for _ in range(10):
+            expected = node_tables.counts(data)
+            if expected is None:
+                return data, str(version)
+            with self._failing_clearly("omap read", key):
+                try:
+                    entries, omap_version = self._read_omap(key)
+                except rados.ObjectNotFound:
+                    return None, None
+            state = node_tables.TableState.from_entries(version, entries)
+            if omap_version == version and all(len(state.tables.get(t, [])) == n for t, n in expected.items()):
+                with self._tables_lock:
+                    self._tables[key] = state
+                return node_tables.merge(data, entries), str(version)
+            data, version = self._read(key)  # written between the two reads: again
+            if data is None:
+                return None, None
+        raise OSError(errno.EAGAIN, f"rados://{self.pool}/{self.namespace}/{key} kept changing while it was read")
+
     def get(self, key):
         return self.get_versioned(key)[0]
 
-    def get_versioned(self, key):
-        try:
-            data = self.ioctx.read(key, READ_ALL, 0)
-        except rados.ObjectNotFound:
-            return None, None
-        return data, str(self.ioctx.get_last_version())
+    def get_many(self, keys, executor):
+        """Every key's read in flight at once (librados aio), AIO_WINDOW at a
+        time; objects larger than FIRST_READ are finished synchronously."""
+        if len(keys) < 2 or any(k.endswith(METADATA) for k in keys):
+            return super().get_many(keys, executor)
+        results: list = [None] * len(keys)
+
+        def done(i):
+            def store(completion, data):
+                results[i] = data
+            return store
+
+        for start in range(0, len(keys), AIO_WINDOW):
+            batch = range(start, min(start + AIO_WINDOW, len(keys)))
+            with self._failing_clearly("read", keys[start]):
+                pending = [(i, self.ioctx.aio_read(keys[i], FIRST_READ, 0, done(i))) for i in batch]
+            for i, completion in pending:
+                completion.wait_for_complete_and_cb()
+                if self._check(completion, "read", keys[i]) == -errno.ENOENT:
+                    results[i] = None
+                elif results[i] is not None and len(results[i]) >= FIRST_READ:
+                    results[i] = self._read(keys[i])[0]
+        return results
 
     def get_range(self, key, start, length):
-        try:
-            return self.ioctx.read(key, length, start) if length > 0 else (b"" if self.exists(key) else None)
-        except rados.ObjectNotFound:
-            return None
+        with self._failing_clearly("read", key):
+            try:
+                if length > 0:
+                    return self.ioctx.read(key, length, start)
+                self.ioctx.stat(key)
+                return b""
+            except rados.ObjectNotFound:
+                return None
 
     def exists(self, key):
-        try:
-            self.ioctx.stat(key)
-            return True
-        except rados.ObjectNotFound:
-            return False
+        with self._failing_clearly("stat", key):
+            try:
+                self.ioctx.stat(key)
+                return True
+            except rados.ObjectNotFound:
+                return False
 
     def list(self, prefix: str = "") -> Iterator[str]:
         # the namespace holds this file only: listing it is listing the file
-        return iter(sorted(o.key for o in self.ioctx.list_objects() if o.key.startswith(prefix)))
+        with self._failing_clearly("listing"):
+            return iter(sorted(o.key for o in self.ioctx.list_objects() if o.key.startswith(prefix)))
+
+    # -- writing ----------------------------------------------------------------------
+    def _write(self, key: str, value, *, exclusive=False, version: Optional[int] = None) -> Optional[int]:
+        """One atomic write operation: the bytes and, for a zarr.json with
+        tables, its omap; guarded by exclusive create or by the object's
+        version.  Returns the new version, None when the guard failed."""
+        value = bytes(value)
+        tables = {}
+        if self.omap_tables and key.endswith(METADATA):
+            value, tables = node_tables.split(value)
+        with self._tables_lock:
+            known = self._tables.get(key)
+        change = None
+        if tables and known is not None and not exclusive and (version is None or version == known.version):
+            change = known.delta(tables)
+        for attempt in ("delta", "whole") if change else ("whole",):
+            with rados.WriteOpCtx() as op:
+                if exclusive:
+                    op.new(rados.LIBRADOS_CREATE_EXCLUSIVE)
+                if attempt == "delta":
+                    state, to_set, to_remove = change
+                    op.assert_version(known.version)
+                else:
+                    state, to_set = node_tables.TableState.fresh(tables)
+                    to_remove = []
+                    if version is not None:
+                        op.assert_version(version)
+                op.write_full(value)
+                if attempt == "whole" and not exclusive and key.endswith(METADATA):
+                    self.ioctx.clear_omap(op)  # a node without tables keeps no stale entries
+                if to_remove:
+                    self.ioctx.remove_omap_keys(op, tuple(to_remove))
+                if to_set:
+                    self.ioctx.set_omap(op, tuple(to_set), tuple(to_set.values()))
+                try:
+                    with self._failing_clearly("write", key):
+                        try:
+                            self.ioctx.operate_write_op(op, key)
+                        except rados.ObjectExists:
+                            return None
+                        except rados.OSError as exc:
+                            if exc.errno not in _LOST_RACE and -exc.errno not in _LOST_RACE:
+                                raise
+                            if attempt == "delta" and version is None:
+                                continue  # someone else wrote it: replace it whole
+                            return None
+                except OSError:
+                    with self._tables_lock:
+                        self._tables.pop(key, None)
+                    raise
+            new_version = self.ioctx.get_last_version()
+            if key.endswith(METADATA):
+                state.version = new_version
+                with self._tables_lock:
+                    self._tables[key] = state
+            return new_version
+        return None
 
     def put(self, key, value):
-        self.ioctx.write_full(key, bytes(value))
+        self._write(key, value)
+
+    def put_many(self, items, executor):
+        """Every write in flight at once (librados aio), AIO_WINDOW at a time."""
+        if len(items) < 2 or any(k.endswith(METADATA) for k, _ in items):
+            return super().put_many(items, executor)
+        for start in range(0, len(items), AIO_WINDOW):
+            batch = items[start:start + AIO_WINDOW]
+            with self._failing_clearly("write", batch[0][0]):
+                pending = [(key, self.ioctx.aio_write_full(key, bytes(value))) for key, value in batch]
+            for key, completion in pending:
+                completion.wait_for_complete()
+            for key, completion in pending:
+                self._check(completion, "write", key)
 
     def put_if_absent(self, key, value) -> bool:
         """An exclusive create and the write in one atomic operation."""
-        with rados.WriteOpCtx() as op:
-            op.new(rados.LIBRADOS_CREATE_EXCLUSIVE)
-            op.write_full(bytes(value))
-            try:
-                self.ioctx.operate_write_op(op, key)
-            except rados.ObjectExists:
-                return False
-        return True
+        return self._write(key, value, exclusive=True) is not None
 
     def put_if_version(self, key, value, version) -> Optional[str]:
         """Compare-and-swap on the object's version: the write applies only
         if nobody wrote the object since that version was read."""
-        if version is None:
-            self.put(key, value)
-            return self.get_versioned(key)[1]
-        with rados.WriteOpCtx() as op:
-            op.assert_version(int(version))
-            op.write_full(bytes(value))
-            try:
-                self.ioctx.operate_write_op(op, key)
-            except (rados.OSError, rados.Error) as exc:  # -EOVERFLOW / -ERANGE: another writer won
-                if getattr(exc, "errno", None) in (75, 34) or "version" in str(exc).lower():
-                    return None
-                raise
-        return str(self.ioctx.get_last_version())
+        written = self._write(key, value, version=None if version is None else int(version))
+        return None if written is None else str(written)
 
     def delete(self, key):
-        try:
-            self.ioctx.remove_object(key)
-        except rados.ObjectNotFound:
-            pass
+        with self._tables_lock:
+            self._tables.pop(key, None)
+        with self._failing_clearly("delete", key):
+            try:
+                self.ioctx.remove_object(key)
+            except rados.ObjectNotFound:
+                pass

@@ -112,30 +112,23 @@ class ChunkedArray:
         base = (self.prefix + "/") if self.prefix else ""
         return base + "c" + "".join(f"/{i}" for i in index)
 
-    def _load(self, index: tuple, writable: bool = True) -> np.ndarray:
-        data = self.kv.get(self.key(index))
+    def _decode(self, data: Optional[bytes], writable: bool) -> np.ndarray:
         if data is None:
             return self.fill(self.chunks)
         return self.codec.decode(data, self.chunks, writable)
 
-    def _load_readonly(self, index: tuple) -> np.ndarray:
-        return self._load(index, writable=False)
-
-    def _store(self, index: tuple, array: np.ndarray) -> None:
-        self.kv.put(self.key(index), self.codec.encode(array))
-
     def _load_many(self, indexes: list, writable: bool = True) -> dict:
-        load = self._load if writable else self._load_readonly
-        if len(indexes) == 1:
-            return {indexes[0]: load(indexes[0])}
-        return dict(zip(indexes, self.executor.map(load, indexes)))
+        """The chunks at ``indexes`` (fill where missing), fetched concurrently."""
+        values = self.kv.get_many([self.key(index) for index in indexes], self.executor)
+        return dict(zip(indexes, self._each(lambda data: self._decode(data, writable), values)))
 
     def _store_many(self, items: dict) -> None:
-        if len(items) == 1:
-            for index, array in items.items():
-                self._store(index, array)
-            return
-        list(self.executor.map(lambda kv: self._store(*kv), items.items()))
+        encoded = self._each(self.codec.encode, list(items.values()))
+        self.kv.put_many(list(zip(map(self.key, items), encoded)), self.executor)
+
+    def _each(self, function, values: list) -> list:
+        # codecs release the GIL: several chunks are (de)compressed on the workers
+        return [function(v) for v in values] if len(values) < 2 else list(self.executor.map(function, values))
 
     # -- selections -------------------------------------------------------------------
     def _orthogonal(self, sel: Selection):
@@ -174,7 +167,7 @@ class ChunkedArray:
         if sel.kind == "none" or out.size == 0:
             return out
         if not self.shape:  # 0-d
-            out[...] = self._load((), writable=False)
+            out[...] = self._load_many([()], writable=False)[()]
             return out
         axes = self._orthogonal(sel)
         if axes is not None:
@@ -211,7 +204,7 @@ class ChunkedArray:
         if sel.kind == "none" or data.size == 0:
             return
         if not self.shape:
-            self._store((), np.asarray(data, dtype=self.base).reshape(self.dtype.shape))
+            self._store_many({(): np.asarray(data, dtype=self.base).reshape(self.dtype.shape)})
             return
         axes = self._orthogonal(sel)
         if axes is not None:

@@ -38,6 +38,21 @@ class KVStore(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[str]: ...
 
+    def get_many(self, keys: list, executor) -> list:
+        """Values of several keys (None where missing), fetched concurrently:
+        on the executor's threads unless the backend has asynchronous I/O of
+        its own (RADOS aio)."""
+        if len(keys) == 1:
+            return [self.get(keys[0])]
+        return list(executor.map(self.get, keys))
+
+    def put_many(self, items: list, executor) -> None:
+        """Stores several (key, value) pairs concurrently, as get_many reads."""
+        if len(items) == 1:
+            self.put(*items[0])
+            return
+        list(executor.map(lambda item: self.put(*item), items))
+
     def get_range(self, key: str, start: int, length: int) -> Optional[bytes]:
         value = self.get(key)
         return None if value is None else value[start:start + length]

@@ -1,0 +1,120 @@
+"""A node's link and attribute tables as omap entries of its zarr.json object.
+
+The store connector describes every node in one zarr.json document whose
+reserved attribute ``_h5pyvol`` carries the group's links and the object's
+attributes: lists that grow with the node.  On RADOS they live as omap
+entries of the zarr.json object instead, one per link or attribute, keyed
+``l<seq>`` / ``a<seq>`` so that the omap's sorted order is the table's
+order.  The object's data is the document without those lists (all a Zarr
+reader needs) plus how many entries each table has, which lets a reader
+check it saw the whole omap.  A flush that adds one link to a group of
+100 000 then sends one omap entry instead of rewriting the whole table
+(RadosKV keeps what it last wrote or read to compute that difference).
+"""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+RESERVED = "_h5pyvol"
+MARK = "omap_tables"  # in the reserved attribute: {table: entry count}
+TABLES = {"links": "l", "attrs": "a"}  # reserved list -> omap key prefix
+SEQ_DIGITS = 12
+
+
+def omap_key(prefix: str, seq: int) -> str:
+    return f"{prefix}{seq:0{SEQ_DIGITS}d}"
+
+
+def split(document: bytes) -> tuple[bytes, dict]:
+    """(the document without its tables, {table: [entry bytes, ...]}).
+    Documents without tables (a foreign Zarr node) come back unchanged."""
+    try:
+        doc = json.loads(document)
+        reserved = doc["attributes"][RESERVED]
+    except (ValueError, KeyError, TypeError):
+        return bytes(document), {}
+    if not isinstance(reserved, dict) or not any(isinstance(reserved.get(t), list) for t in TABLES):
+        return bytes(document), {}
+    tables = {t: [json.dumps(e, sort_keys=True).encode() for e in reserved.pop(t)]
+              for t in TABLES if isinstance(reserved.get(t), list)}
+    reserved[MARK] = {t: len(entries) for t, entries in tables.items()}
+    return json.dumps(doc, sort_keys=True).encode(), tables
+
+
+def counts(data: bytes) -> Optional[dict]:
+    """{table: entry count} of a stored document whose tables are in omap,
+    None for a document that keeps everything in its bytes."""
+    try:
+        found = json.loads(data)["attributes"][RESERVED][MARK]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def merge(data: bytes, entries: dict) -> bytes:
+    """The whole document from the stored bytes and the omap ``entries``
+    ({omap key: bytes}); what the store connector wrote."""
+    doc = json.loads(data)
+    reserved = doc["attributes"][RESERVED]
+    for table in reserved.pop(MARK):
+        prefix = TABLES[table]
+        reserved[table] = [json.loads(entries[k]) for k in sorted(entries) if k.startswith(prefix)]
+    return json.dumps(doc, sort_keys=True).encode()
+
+
+class TableState:
+    """What one zarr.json object's omap holds, as this process last wrote or
+    read it: per table the entries' names, sequence numbers and bytes."""
+
+    def __init__(self, version: int, tables: dict):
+        self.version = version
+        self.tables = tables  # table -> list of (name, seq, bytes) in order
+
+    @classmethod
+    def from_entries(cls, version: int, entries: dict) -> "TableState":
+        tables = {}
+        for table, prefix in TABLES.items():
+            rows = [(json.loads(entries[k])["name"], int(k[1:]), entries[k])
+                    for k in sorted(entries) if k.startswith(prefix)]
+            tables[table] = rows
+        return cls(version, tables)
+
+    @classmethod
+    def fresh(cls, new_tables: dict) -> tuple["TableState", dict]:
+        """The state after writing ``new_tables`` from scratch, and the omap
+        entries to set."""
+        tables, entries = {}, {}
+        for table, values in new_tables.items():
+            rows = [(json.loads(v)["name"], seq, v) for seq, v in enumerate(values)]
+            tables[table] = rows
+            entries.update({omap_key(TABLES[table], seq): v for _, seq, v in rows})
+        return cls(0, tables), entries
+
+    def delta(self, new_tables: dict) -> Optional[tuple["TableState", dict, list]]:
+        """(new state, entries to set, keys to remove) turning this state
+        into ``new_tables`` in place, or None when the order changed in a way
+        only a rewrite expresses (a name moved, or a new one in the middle)."""
+        tables, to_set, to_remove = {}, {}, []
+        for table in set(self.tables) | set(new_tables):
+            prefix = TABLES[table]
+            old = {name: (seq, value) for name, seq, value in self.tables.get(table, [])}
+            values = new_tables.get(table, [])
+            next_seq = max((seq for seq, _ in old.values()), default=-1) + 1
+            rows, last_seq, seen_new = [], -1, False
+            for value in values:
+                name = json.loads(value)["name"]
+                if name in old:
+                    seq, stored = old.pop(name)
+                    if seq < last_seq or seen_new:
+                        return None
+                    if stored != value:
+                        to_set[omap_key(prefix, seq)] = value
+                else:
+                    seq, next_seq, seen_new = next_seq, next_seq + 1, True
+                    to_set[omap_key(prefix, seq)] = value
+                last_seq = seq
+                rows.append((name, seq, value))
+            to_remove += [omap_key(prefix, seq) for seq, _ in old.values()]
+            tables[table] = rows
+        return TableState(self.version, tables), to_set, to_remove
