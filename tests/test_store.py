@@ -203,6 +203,56 @@ def test_chunk_engine_matches_numpy(seed):
         np.testing.assert_array_equal(arr.read(sel), sel.read_from(reference))
 
 
+class RecordingKV(MemoryKV):
+    """A real memory store that also notes which reads reach it."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = []
+
+    def get(self, key):
+        self.reads.append(("whole", key))
+        return super().get(key)
+
+    def get_range(self, key, start, length):
+        self.reads.append(("range", key, start, length))
+        value = self._data.get(key)
+        return None if value is None else value[start:start + length]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_small_reads_fetch_only_the_bytes_they_need(compressed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    dtype, shape, chunks = np.dtype("<f8"), (100, 100), (50, 50)
+    codecs = [{"name": "bytes"}] + ([{"name": "zstd", "configuration": {"level": 1}}] if compressed else [])
+    kv = RecordingKV()
+    arr = ChunkedArray(kv, "d", shape, chunks, dtype, ChunkCodec(codecs, dtype, "raw"),
+                       lambda s: np.full(s, -1.0, dtype), executor=ThreadPoolExecutor(2))
+    reference = np.arange(10000, dtype=dtype).reshape(shape)
+    arr.write(Selection("hyperslab", shape, (0, 0), (1, 1), (1, 1), (100, 50)), reference[:, :50])
+    reference[:, 50:] = -1.0  # the right-hand chunks were never written
+    kv.reads.clear()
+
+    def hyperslab(start, stride, count):
+        return Selection("hyperslab", shape, start, stride, count, (1, 1))
+    one = hyperslab((60, 20), (1, 1), (1, 1))
+    assert arr.read(one).tolist() == [[reference[60, 20]]]
+    strided = hyperslab((10, 3), (2, 5), (3, 4))  # rows 10, 12, 14 of chunk (0, 0)
+    np.testing.assert_array_equal(arr.read(strided), reference[10:15:2, 3:19:5])
+    missing = hyperslab((70, 80), (1, 1), (1, 2))
+    np.testing.assert_array_equal(arr.read(missing), [[-1.0, -1.0]])
+    if compressed:
+        assert kv.reads == [("whole", "d/c/1/0"), ("whole", "d/c/0/0"), ("whole", "d/c/1/1")]
+    else:
+        assert kv.reads == [("range", "d/c/1/0", (10 * 50 + 20) * 8, 8),
+                            ("range", "d/c/0/0", (10 * 50 + 3) * 8, (4 * 50 + 18 - 3 + 1) * 8),
+                            ("range", "d/c/1/1", (20 * 50 + 30) * 8, 16)]
+    kv.reads.clear()
+    np.testing.assert_array_equal(arr.read(Selection.all(shape)), reference)  # big reads take whole chunks
+    assert sorted(kv.reads) == [("whole", f"d/c/{i}/{j}") for i in (0, 1) for j in (0, 1)]
+
+
 def test_auto_chunks_terminate_for_huge_elements():
     from h5pyvol.store.zarrmeta import auto_chunks
     assert auto_chunks((3, 4), 4 << 20) == (1, 1)  # one element is bigger than the target

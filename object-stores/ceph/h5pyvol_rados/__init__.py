@@ -5,8 +5,9 @@ the store connector's Zarr v3 keys as objects (links and attributes as omap
 entries of each node's zarr.json).  The cluster is found the way Ceph's
 tools find it: ``CEPH_CONF`` (and the keyring that file names), ``CEPH_ARGS``.
 Connector-info keys: ``client`` (default ``admin``), ``ceph_conf``,
-``op_timeout`` (seconds, default 60; 0 waits forever), ``omap`` (0: keep the
-tables in zarr.json).  Needs the ``rados`` binding (Debian: python3-rados).
+``op_timeout`` (seconds, default 60; 0 waits forever), ``omap`` (0: write
+the tables into zarr.json), ``aio`` (0: chunks on the store's threads).
+Each also as an environment variable ``H5PYVOL_RADOS_<KEY>``.  Needs the ``rados`` binding (Debian: python3-rados).
 ``h5pyvol_rados.zarr_store.RadosStore`` lets zarr-python read and write the
 same namespaces.
 """
@@ -32,8 +33,10 @@ def backend(url: str, options: dict) -> RadosKV:
     name = "client." + options.get("client", "admin")
     timeout = options.get("op_timeout", os.environ.get("H5PYVOL_RADOS_OP_TIMEOUT"))
     cluster = connect(conffile, name, None if timeout in (None, "") else float(timeout))
-    omap = str(options.get("omap", os.environ.get("H5PYVOL_RADOS_OMAP", "1"))).lower() not in ("0", "no", "false")
-    return RadosKV(cluster, pool, namespace, omap_tables=omap)
+    def flag(key):
+        value = options.get(key, os.environ.get(f"H5PYVOL_RADOS_{key.upper()}", "1"))
+        return str(value).lower() not in ("0", "no", "false")
+    return RadosKV(cluster, pool, namespace, omap_tables=flag("omap"), aio=flag("aio"))
 
 
 __all__ = ["RadosKV", "backend", "connect", "parse_url"]

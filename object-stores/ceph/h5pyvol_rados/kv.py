@@ -35,10 +35,11 @@ class RadosKV(KVStore):
     supports_versions = True
     max_key_length = 1024  # osd max object name len (RADOS' default is 2048)
 
-    def __init__(self, cluster, pool: str, namespace: str, omap_tables: bool = True):
+    def __init__(self, cluster, pool: str, namespace: str, omap_tables: bool = True, aio: bool = True):
         self.pool = pool
         self.namespace = namespace
         self.omap_tables = omap_tables
+        self.aio = aio  # False: batches on the store's threads, as other backends (for comparison)
         self.timeout = op_timeout(cluster)
         try:
             self.ioctx = cluster.open_ioctx(pool)
@@ -138,7 +139,7 @@ class RadosKV(KVStore):
     def get_many(self, keys, executor):
         """Every key's read in flight at once (librados aio), AIO_WINDOW at a
         time; objects larger than FIRST_READ are finished synchronously."""
-        if len(keys) < 2 or any(k.endswith(METADATA) for k in keys):
+        if not self.aio or len(keys) < 2 or any(k.endswith(METADATA) for k in keys):
             return super().get_many(keys, executor)
         results: list = [None] * len(keys)
 
@@ -244,7 +245,7 @@ class RadosKV(KVStore):
 
     def put_many(self, items, executor):
         """Every write in flight at once (librados aio), AIO_WINDOW at a time."""
-        if len(items) < 2 or any(k.endswith(METADATA) for k, _ in items):
+        if not self.aio or len(items) < 2 or any(k.endswith(METADATA) for k, _ in items):
             return super().put_many(items, executor)
         for start in range(0, len(items), AIO_WINDOW):
             batch = items[start:start + AIO_WINDOW]

@@ -44,6 +44,8 @@ class ChunkCodec:
         self.endian = ">" if any(c["name"] == "bytes" and c.get("configuration", {}).get("endian") == "big"
                                  for c in codecs) else "<"
         self.compressors = [_compressor(c) for c in codecs if c["name"] not in ("bytes", "vlen-utf8")]
+        # element i of an uncompressed fixed-size chunk sits at bytes i*itemsize: ranges can be read
+        self.ranged = not self.compressors and encoding not in ("vlen-utf8", "json")
         self.decode_element, self.encode_element = decode_element, encode_element
 
     def encode(self, array: np.ndarray):
@@ -173,10 +175,18 @@ class ChunkedArray:
         if axes is not None:
             dense = out.reshape(tuple(len(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
-            chunks = self._load_many([tuple(p[0] for p in parts) for parts in plan], writable=False)
+            spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan}
+            ranged = {index: span for index, span in spans.items() if span is not None}
+            whole = self._load_many([index for index in spans if index not in ranged], writable=False)
+            pieces = self._load_ranges(ranged)
             for parts in plan:
-                chunk = chunks[tuple(p[0] for p in parts)]
-                dense[self._index([p[1] for p in parts])] = chunk[self._index([p[2] for p in parts])]
+                index = tuple(p[0] for p in parts)
+                within = [p[2] for p in parts]
+                if index in ranged:
+                    values = pieces[index][self._flat_offsets(within) - ranged[index][0]]
+                    dense[self._index([p[1] for p in parts])] = values.reshape([len(w) for w in within])
+                else:
+                    dense[self._index([p[1] for p in parts])] = whole[index][self._index(within)]
             return out
         coords = self._coordinates(sel)
         ids = coords // np.array(self.chunks)
@@ -188,6 +198,38 @@ class ChunkedArray:
             local = coords[rows] - key * np.array(self.chunks)
             flat[rows] = chunks[tuple(int(v) for v in key)][tuple(local.T)]
         return out
+
+    # -- ranged reads: the bytes a small selection needs, not its whole chunk ----------
+    RANGED_FRACTION = 4  # a range pays when it is at most a quarter of the chunk
+
+    def _span(self, within: list) -> Optional[tuple]:
+        """(first, count) of the chunk's elements, in C order, that enclose
+        the selection ``within`` (per-dimension positions), when reading only
+        those from uncompressed bytes costs a fraction of the chunk; else None."""
+        if not self.codec.ranged or self.dtype.subdtype is not None:
+            return None
+        first = self._flat_offsets([w[:1] for w in within])[0]
+        count = self._flat_offsets([w[-1:] for w in within])[0] - first + 1
+        return (int(first), int(count)) if count * self.RANGED_FRACTION <= np.prod(self.chunks) else None
+
+    def _flat_offsets(self, within: list) -> np.ndarray:
+        """C-order element offsets inside a chunk of the grid ``within`` spans."""
+        return np.ravel_multi_index(np.ix_(*within), self.chunks).reshape(-1)
+
+    def _load_ranges(self, spans: dict) -> dict:
+        """Each chunk's span of elements as a 1-d array (fill where missing)."""
+        size = self.codec.dtype.itemsize
+
+        def load(item):
+            index, (first, count) = item
+            data = self.kv.get_range(self.key(index), first * size, count * size)
+            if data is None:
+                return self.fill(self.chunks).reshape(-1)[first:first + count]
+            if len(data) != count * size:
+                raise OSError(f"chunk {self.key(index)!r} is shorter than its array says")
+            return np.frombuffer(data, dtype=self.codec.dtype)
+        items = list(spans.items())
+        return dict(zip(spans, self._each(load, items)))
 
     @staticmethod
     def _index(parts):

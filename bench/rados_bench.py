@@ -1,0 +1,156 @@
+"""The RADOS backend against its peers on one Ceph cluster, in one run.
+
+Bulk: writes and reads a float64 array (default 64 MiB, chunks of 1 MiB)
+  - through h5py and H5PyVOL on rados:// with librados aio (the default),
+  - the same with aio off (chunks on the store's 8 threads, sync librados),
+  - through zarr-python 3 on the same pool (h5pyvol_rados.zarr_store),
+  - and Ceph's own `rados bench` (1 MiB objects, 16 in flight): the ceiling.
+Metadata: a group of N links (default 10 000) gets one more link and a flush,
+  50 times, with the link table as omap entries updated by difference (the
+  default) and with it written whole into zarr.json (omap=0).
+
+Uses the cluster CEPH_CONF names (pool h5pyvol, or --pool), else starts a
+single-node memstore cluster of its own (tests/servers/ceph.py):
+
+    .venv/bin/python bench/rados_bench.py [--mib 64] [--links 10000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BULK = r"""
+import json, sys, time, numpy as np
+kind, url, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = mib * 1024 * 1024 // 8 // 1024
+data = np.random.default_rng(0).random((rows, 1024))
+chunks = (128, 1024)
+t = {}
+if kind == "zarr":
+    import zarr
+    from h5pyvol_rados.zarr_store import RadosStore
+    start = time.perf_counter()
+    z = zarr.create_array(RadosStore.from_url(url), shape=data.shape, chunks=chunks, dtype="f8", compressors=None,
+                          overwrite=True)
+    z[...] = data
+    t["write"] = time.perf_counter() - start
+    start = time.perf_counter()
+    back = zarr.open_array(RadosStore.from_url(url, read_only=True), mode="r")[...]
+    t["read"] = time.perf_counter() - start
+else:
+    import h5py
+    start = time.perf_counter()
+    with h5py.File(url, "w") as f:
+        f.create_dataset("x", shape=data.shape, dtype="f8", chunks=chunks)[...] = data
+    t["write"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with h5py.File(url, "r") as f:
+        back = f["x"][...]
+    t["read"] = time.perf_counter() - start
+assert np.array_equal(back, data)
+print(json.dumps(t))
+"""
+
+LINKS = r"""
+import json, sys, time, h5py
+url, n = sys.argv[1], int(sys.argv[2])
+with h5py.File(url, "w") as f:
+    f["x"] = [0]
+    g = f.create_group("g")
+    for i in range(n):
+        g[f"link{i:06d}"] = h5py.SoftLink("/x")
+with h5py.File(url, "r+") as f:
+    g = f["g"]
+    start = time.perf_counter()
+    for i in range(50):
+        g[f"more{i:03d}"] = h5py.SoftLink("/x")
+        f.flush()
+    per_flush = (time.perf_counter() - start) / 50
+with h5py.File(url, "r") as f:
+    assert len(f["g"]) == n + 50
+print(json.dumps({"flush": per_flush}))
+"""
+
+
+def run(code: str, env: dict, *args) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"failed:\n{out.stdout}\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def rados_bench(conf: str, pool: str, seconds: int) -> dict:
+    """Ceph's own client writing then reading 1 MiB objects: MB/s."""
+    base = ["rados", "-c", conf, "-p", pool, "bench", str(seconds)]
+    figures = {}
+    for mode, extra in (("write", ["write", "-b", "1048576", "-t", "16", "--no-cleanup"]), ("read", ["seq", "-t", "16"])):
+        out = subprocess.run(base + extra, capture_output=True, text=True).stdout
+        found = re.search(r"Bandwidth \(MB/sec\):\s+([\d.]+)", out)
+        figures[mode] = float(found.group(1)) * 1.048576 if found else float("nan")  # rados prints MiB/s
+    subprocess.run(["rados", "-c", conf, "-p", pool, "cleanup"], capture_output=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--links", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant, interleaved; the best is kept")
+    parser.add_argument("--pool", default="h5pyvol")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import h5pyvol
+    from servers.ceph import CephCluster
+
+    cluster = None
+    conf = os.environ.get("CEPH_CONF")
+    with tempfile.TemporaryDirectory() as tmp:
+        if not conf:
+            cluster = CephCluster(Path(tmp) / "ceph").start()
+            conf = str(cluster.conf)
+            print(f"started a single-node memstore cluster in {cluster.started_in:.1f} s")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HDF5_", "H5PYVOL_"))}
+        env.update(CEPH_CONF=conf, HDF5_PLUGIN_PATH=h5pyvol.plugin_dir(), HDF5_VOL_CONNECTOR="H5PyVOL")
+        variants = {"aio": {}, "threads": {"H5PYVOL_RADOS_AIO": "0"}, "zarr": {}}
+        try:
+            best: dict = {}
+            for _ in range(args.repeat):
+                for name, extra in variants.items():
+                    kind = "zarr" if name == "zarr" else "h5py"
+                    t = run(BULK, {**env, **extra}, kind, f"rados://{args.pool}/bench/{name}", args.mib)
+                    kept = best.setdefault(name, t)
+                    for key, value in t.items():
+                        kept[key] = min(kept[key], value)
+            ceiling = rados_bench(conf, args.pool, 5)
+            links = {name: run(LINKS, {**env, "H5PYVOL_RADOS_OMAP": flag}, f"rados://{args.pool}/bench/links-{name}",
+                               args.links)["flush"]
+                     for name, flag in (("omap", "1"), ("whole", "0"))}
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    mb = args.mib * 1.048576
+    print(f"\n{args.mib} MiB float64 in 1 MiB chunks, uncompressed, one pool, best of {args.repeat}")
+    print(f"{'':28} {'write MB/s':>10} {'read MB/s':>10}")
+    labels = {"aio": "h5py + H5PyVOL, aio", "threads": "h5py + H5PyVOL, 8 threads", "zarr": "zarr-python 3 (RadosStore)"}
+    for name, t in best.items():
+        print(f"{labels[name]:28} {mb / t['write']:10.0f} {mb / t['read']:10.0f}")
+    print(f"{'rados bench (1 MiB, 16 ops)':28} {ceiling['write']:10.0f} {ceiling['read']:10.0f}")
+    aio, threads, zarr = best["aio"], best["threads"], best["zarr"]
+    print(f"aio / threads: write {threads['write'] / aio['write']:.2f}x  read {threads['read'] / aio['read']:.2f}x;  "
+          f"H5PyVOL aio / zarr-python: write {zarr['write'] / aio['write']:.2f}x  read {zarr['read'] / aio['read']:.2f}x"
+          "  (>1: the first faster)")
+    print(f"\none link added + H5Fflush in a group of {args.links} links: omap entries {links['omap'] * 1e3:.1f} ms, "
+          f"whole zarr.json {links['whole'] * 1e3:.1f} ms ({links['whole'] / links['omap']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
