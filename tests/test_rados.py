@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import api_program_path, assert_no_crash, run, vol_env
+from conftest import api_program_path, assert_c_round_trip_like_native, assert_no_crash, run, vol_env
 from servers.ceph import POOL, CephCluster
 from test_s3 import H5PY_READ, H5PY_WRITE, RACER, SLOW_WRITER, WRITER_DURING_OUTAGE
 
@@ -60,6 +60,15 @@ def test_unmodified_c_program_writes_to_rados(ceph, tmp_path, build_c):
                 "print(f['grid'][3, 5])"], ceph_env(ceph), tmp_path)
     assert read.returncode == 0, read.output
     assert read.stdout.strip() == "305"
+
+
+def test_c_program_types_groups_attributes_links_like_native(ceph, tmp_path, build_c):
+    printed = assert_c_round_trip_like_native(build_c("store_app.c"), ceph_env(ceph, f"H5PyVOL root=rados://{POOL}/c"),
+                                              tmp_path)
+    assert "compound of 3 fields" in printed and "external -> calibration.h5:/table" in printed
+    listed = subprocess.run(["rados", "-c", ceph.conf, "-p", POOL, "-N", "c/types.h5", "ls"],
+                            capture_output=True, text=True).stdout.split()
+    assert "run/sensors/temps/zarr.json" in listed
 
 
 def test_racing_exclusive_creators_one_wins(ceph, tmp_path):

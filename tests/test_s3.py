@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, TESTS, api_program_path, assert_no_crash, run, vol_env
+from conftest import ROOT, TESTS, api_program_path, assert_c_round_trip_like_native, assert_no_crash, run, vol_env
 from servers.ceph import CephS3
 from servers.seaweedfs import SeaweedS3
 
@@ -103,6 +103,14 @@ def test_unmodified_c_program_writes_to_s3(s3, tmp_path, build_c):
                 "    print(sorted(f), f[sorted(f)[0]].shape)"], s3_env(s3), tmp_path)
     assert read.returncode == 0, read.output
     assert "[" in read.stdout
+
+
+def test_c_program_types_groups_attributes_links_like_native(s3, tmp_path, build_c):
+    printed = assert_c_round_trip_like_native(build_c("store_app.c"), s3_env(s3, "H5PyVOL root=s3://c-types/run1"),
+                                              tmp_path)
+    assert "compound of 3 fields" in printed and "external -> calibration.h5:/table" in printed
+    objects = {o.object_name for o in s3.client().list_objects("c-types", prefix="run1/", recursive=True)}
+    assert "run1/types.h5/run/sensors/temps/zarr.json" in objects
 
 
 def test_zarr_python_reads_the_bucket(s3, tmp_path):
