@@ -18,8 +18,9 @@ POOL = "h5pyvol"
 
 
 class CephCluster:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, memstore_bytes: int = 1 << 30):
         self.workdir = Path(workdir)
+        self.memstore_bytes = memstore_bytes
         self.conf = self.workdir / "ceph.conf"
         self.daemons: list[subprocess.Popen] = []
         self.started_in = 0.0
@@ -80,7 +81,7 @@ admin socket = {w}/run/$name.asok
 log file = {w}/log/$name.log
 pid file = {w}/run/$name.pid
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = {self.memstore_bytes}
 osd data = {w}/osd/$cluster-$id
 mon data = {w}/mon/$cluster-$id
 osd max object name len = 1024

@@ -6,7 +6,8 @@ entries of each node's zarr.json).  The cluster is found the way Ceph's
 tools find it: ``CEPH_CONF`` (and the keyring that file names), ``CEPH_ARGS``.
 Connector-info keys: ``client`` (default ``admin``), ``ceph_conf``,
 ``op_timeout`` (seconds, default 60; 0 waits forever), ``omap`` (0: write
-the tables into zarr.json), ``aio`` (0: chunks on the store's threads).
+the tables into zarr.json), ``aio`` (which chunk batches use librados aio:
+``write`` (default: writes and deletes), ``all``, ``read``, ``none``).
 Each also as an environment variable ``H5PYVOL_RADOS_<KEY>``.  Needs the ``rados`` binding (Debian: python3-rados).
 ``h5pyvol_rados.zarr_store.RadosStore`` lets zarr-python read and write the
 same namespaces.
@@ -33,10 +34,16 @@ def backend(url: str, options: dict) -> RadosKV:
     name = "client." + options.get("client", "admin")
     timeout = options.get("op_timeout", os.environ.get("H5PYVOL_RADOS_OP_TIMEOUT"))
     cluster = connect(conffile, name, None if timeout in (None, "") else float(timeout))
-    def flag(key):
-        value = options.get(key, os.environ.get(f"H5PYVOL_RADOS_{key.upper()}", "1"))
-        return str(value).lower() not in ("0", "no", "false")
-    return RadosKV(cluster, pool, namespace, omap_tables=flag("omap"), aio=flag("aio"))
+    def option(key, default):
+        return str(options.get(key, os.environ.get(f"H5PYVOL_RADOS_{key.upper()}", default))).lower()
+    aio = AIO_CHOICES.get(option("aio", "write"))
+    if aio is None:
+        raise ValueError(f"aio={option('aio', '')!r}: expected one of {', '.join(AIO_CHOICES)}")
+    return RadosKV(cluster, pool, namespace, omap_tables=option("omap", "1") not in ("0", "no", "false"), aio=aio)
+
+
+AIO_CHOICES = {"write": ("write",), "all": ("read", "write"), "1": ("read", "write"), "read": ("read",),
+               "none": (), "0": ()}
 
 
 __all__ = ["RadosKV", "backend", "connect", "parse_url"]

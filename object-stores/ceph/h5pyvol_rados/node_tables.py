@@ -26,8 +26,12 @@ def omap_key(prefix: str, seq: int) -> str:
     return f"{prefix}{seq:0{SEQ_DIGITS}d}"
 
 
+def _encode(entry: dict) -> bytes:
+    return json.dumps(entry, sort_keys=True).encode()
+
+
 def split(document: bytes) -> tuple[bytes, dict]:
-    """(the document without its tables, {table: [entry bytes, ...]}).
+    """(the document without its tables, {table: [entry dict, ...]}).
     Documents without tables (a foreign Zarr node) come back unchanged."""
     try:
         doc = json.loads(document)
@@ -36,8 +40,7 @@ def split(document: bytes) -> tuple[bytes, dict]:
         return bytes(document), {}
     if not isinstance(reserved, dict) or not any(isinstance(reserved.get(t), list) for t in TABLES):
         return bytes(document), {}
-    tables = {t: [json.dumps(e, sort_keys=True).encode() for e in reserved.pop(t)]
-              for t in TABLES if isinstance(reserved.get(t), list)}
+    tables = {t: reserved.pop(t) for t in TABLES if isinstance(reserved.get(t), list)}
     reserved[MARK] = {t: len(entries) for t, entries in tables.items()}
     return json.dumps(doc, sort_keys=True).encode(), tables
 
@@ -52,44 +55,47 @@ def counts(data: bytes) -> Optional[dict]:
     return found if isinstance(found, dict) else None
 
 
-def merge(data: bytes, entries: dict) -> bytes:
-    """The whole document from the stored bytes and the omap ``entries``
-    ({omap key: bytes}); what the store connector wrote."""
-    doc = json.loads(data)
-    reserved = doc["attributes"][RESERVED]
-    for table in reserved.pop(MARK):
-        prefix = TABLES[table]
-        reserved[table] = [json.loads(entries[k]) for k in sorted(entries) if k.startswith(prefix)]
-    return json.dumps(doc, sort_keys=True).encode()
-
-
 class TableState:
     """What one zarr.json object's omap holds, as this process last wrote or
-    read it: per table the entries' names, sequence numbers and bytes."""
+    read it: per table, in order, each entry's name, sequence number and
+    contents (compared as dicts: only new or changed entries are encoded)."""
 
     def __init__(self, version: int, tables: dict):
         self.version = version
-        self.tables = tables  # table -> list of (name, seq, bytes) in order
+        self.tables = tables  # table -> list of (name, seq, entry dict)
 
     @classmethod
     def from_entries(cls, version: int, entries: dict) -> "TableState":
+        """From an omap as read ({key: bytes})."""
         tables = {}
         for table, prefix in TABLES.items():
-            rows = [(json.loads(entries[k])["name"], int(k[1:]), entries[k])
-                    for k in sorted(entries) if k.startswith(prefix)]
+            rows = []
+            for key in sorted(k for k in entries if k.startswith(prefix)):
+                entry = json.loads(entries[key])
+                rows.append((entry["name"], int(key[1:]), entry))
             tables[table] = rows
         return cls(version, tables)
+
+    def merge(self, data: bytes) -> bytes:
+        """The whole document: the stored bytes with the tables put back."""
+        doc = json.loads(data)
+        reserved = doc["attributes"][RESERVED]
+        for table in reserved.pop(MARK):
+            reserved[table] = [entry for _, _, entry in self.tables.get(table, [])]
+        return json.dumps(doc, sort_keys=True).encode()
+
+    def matches(self, expected: dict) -> bool:
+        return all(len(self.tables.get(t, [])) == n for t, n in expected.items())
 
     @classmethod
     def fresh(cls, new_tables: dict) -> tuple["TableState", dict]:
         """The state after writing ``new_tables`` from scratch, and the omap
         entries to set."""
-        tables, entries = {}, {}
-        for table, values in new_tables.items():
-            rows = [(json.loads(v)["name"], seq, v) for seq, v in enumerate(values)]
-            tables[table] = rows
-            entries.update({omap_key(TABLES[table], seq): v for _, seq, v in rows})
-        return cls(0, tables), entries
+        tables, to_set = {}, {}
+        for table, entries in new_tables.items():
+            tables[table] = [(entry["name"], seq, entry) for seq, entry in enumerate(entries)]
+            to_set.update({omap_key(TABLES[table], seq): _encode(entry) for seq, entry in enumerate(entries)})
+        return cls(0, tables), to_set
 
     def delta(self, new_tables: dict) -> Optional[tuple["TableState", dict, list]]:
         """(new state, entries to set, keys to remove) turning this state
@@ -98,23 +104,22 @@ class TableState:
         tables, to_set, to_remove = {}, {}, []
         for table in set(self.tables) | set(new_tables):
             prefix = TABLES[table]
-            old = {name: (seq, value) for name, seq, value in self.tables.get(table, [])}
-            values = new_tables.get(table, [])
+            old = {name: (seq, entry) for name, seq, entry in self.tables.get(table, [])}
             next_seq = max((seq for seq, _ in old.values()), default=-1) + 1
             rows, last_seq, seen_new = [], -1, False
-            for value in values:
-                name = json.loads(value)["name"]
+            for entry in new_tables.get(table, []):
+                name = entry["name"]
                 if name in old:
                     seq, stored = old.pop(name)
                     if seq < last_seq or seen_new:
                         return None
-                    if stored != value:
-                        to_set[omap_key(prefix, seq)] = value
+                    if stored != entry:
+                        to_set[omap_key(prefix, seq)] = _encode(entry)
                 else:
                     seq, next_seq, seen_new = next_seq, next_seq + 1, True
-                    to_set[omap_key(prefix, seq)] = value
+                    to_set[omap_key(prefix, seq)] = _encode(entry)
                 last_seq = seq
-                rows.append((name, seq, value))
+                rows.append((name, seq, entry))
             to_remove += [omap_key(prefix, seq) for seq, _ in old.values()]
             tables[table] = rows
         return TableState(self.version, tables), to_set, to_remove

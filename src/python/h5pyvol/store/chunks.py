@@ -108,6 +108,9 @@ class ChunkedArray:
         # numpy spreads an array type's dims into shapes: data arrives with the base type
         self.base = dtype.subdtype[0] if dtype.subdtype else dtype
         self.codec, self.fill, self.executor = codec, fill, executor
+        # a stored chunk's size, for backends that size read buffers (compressors add a header at worst)
+        self.size_hint = None if codec.encoding in ("vlen-utf8", "json") else \
+            int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096
 
     # -- keys -----------------------------------------------------------------------
     def key(self, index: tuple) -> str:
@@ -121,7 +124,7 @@ class ChunkedArray:
 
     def _load_many(self, indexes: list, writable: bool = True) -> dict:
         """The chunks at ``indexes`` (fill where missing), fetched concurrently."""
-        values = self.kv.get_many([self.key(index) for index in indexes], self.executor)
+        values = self.kv.get_many([self.key(index) for index in indexes], self.executor, self.size_hint)
         return dict(zip(indexes, self._each(lambda data: self._decode(data, writable), values)))
 
     def _store_many(self, items: dict) -> None:

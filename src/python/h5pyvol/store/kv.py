@@ -38,10 +38,11 @@ class KVStore(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> Iterator[str]: ...
 
-    def get_many(self, keys: list, executor) -> list:
+    def get_many(self, keys: list, executor, size_hint: Optional[int] = None) -> list:
         """Values of several keys (None where missing), fetched concurrently:
         on the executor's threads unless the backend has asynchronous I/O of
-        its own (RADOS aio)."""
+        its own (RADOS aio).  ``size_hint``: the size most values will have
+        (a chunk's), for backends that must size their read buffers."""
         if len(keys) == 1:
             return [self.get(keys[0])]
         return list(executor.map(self.get, keys))
