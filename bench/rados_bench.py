@@ -7,6 +7,7 @@ Bulk: writes and reads a float64 array (default 64 MiB, chunks of 1 MiB)
     (aio=none: chunks on the store's 8 threads, synchronous librados),
   - through zarr-python 3 on the same pool (h5pyvol_rados.zarr_store),
   - and Ceph's own `rados bench` (1 MiB objects, 16 in flight): the ceiling.
+  and 200 one-element reads (1-elem read: per read).
 Metadata: a group of N links (default 10 000) gets one more link and a flush,
   50 times, with the link table as omap entries updated by difference (the
   default) and with it written whole into zarr.json (omap=0).
@@ -53,6 +54,10 @@ if kind == "zarr":
     start = time.perf_counter()
     again = z[...]
     t["reread"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(200):
+        z[i * 37, 3]
+    t["element"] = (time.perf_counter() - start) / 200
 else:
     import h5py
     start = time.perf_counter()
@@ -69,6 +74,11 @@ else:
         start = time.perf_counter()
         again = f["x"][...]
         t["reread"] = time.perf_counter() - start
+        d = f["x"]
+        start = time.perf_counter()
+        for i in range(200):
+            d[i * 37, 3]
+        t["element"] = (time.perf_counter() - start) / 200
 assert np.array_equal(again, data)
 assert np.array_equal(back, data)
 print(json.dumps(t))
@@ -166,15 +176,15 @@ def main() -> None:
                 cluster.stop()
     mb = args.mib * 1.048576
     print(f"\n{args.mib} MiB float64 in 1 MiB chunks, uncompressed, one pool, best of {args.repeat}")
-    print(f"{'':28} {'create file':>11} {'write MB/s':>10} {'read MB/s':>10} {'2nd read MB/s':>14}")
+    print(f"{'':28} {'create file':>11} {'write MB/s':>10} {'read MB/s':>10} {'2nd read MB/s':>14} {'1-elem read':>12}")
     labels = {"default": "h5py + H5PyVOL (aio=write)", "all": "h5py + H5PyVOL, aio=all", "none": "h5py + H5PyVOL, aio=none", "zarr": "zarr-python 3 (RadosStore)"}
     for name, t in best.items():
         print(f"{labels[name]:28} {t['open'] * 1e3:9.0f}ms {mb / t['write']:10.0f} {mb / t['read']:10.0f} "
-              f"{mb / t['reread']:14.0f}")
+              f"{mb / t['reread']:14.0f} {t['element'] * 1e3:10.3f}ms")
     print(f"{'rados bench (1 MiB, 16 ops)':28} {'':11} {ceiling['write']:10.0f} {ceiling['read']:10.0f}")
     for first, second, label in (("all", "none", "aio=all / aio=none"), ("default", "zarr", "H5PyVOL / zarr-python")):
         first, second = best[first], best[second]
-        print(f"{label}: " + "  ".join(f"{key} {second[key] / first[key]:.2f}x" for key in ("open", "write", "read", "reread"))
+        print(f"{label}: " + "  ".join(f"{key} {second[key] / first[key]:.2f}x" for key in ("open", "write", "read", "reread", "element"))
               + "  (>1: the first faster)")
     omap, whole = links["omap"], links["whole"]
     print(f"\none link added + H5Fflush in a group of {args.links} links, link table as")
