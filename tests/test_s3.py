@@ -113,6 +113,19 @@ def test_c_program_types_groups_attributes_links_like_native(s3, tmp_path, build
     assert "run1/types.h5/run/sensors/temps/zarr.json" in objects
 
 
+def test_truncating_a_file_removes_every_object_it_had(s3, tmp_path):
+    """h5py's "w" over an existing file: its 1100 chunk objects go in
+    multi-object DELETEs (1000 keys at most each)."""
+    url = "s3://truncated/data.h5"
+    code = f"import h5py, numpy as np\nh5py.File('{url}', 'w').create_dataset('x', data=np.arange(1100), chunks=(1,))"
+    assert run_script(code, s3, tmp_path).returncode == 0
+    listed = lambda: {o.object_name for o in s3.client().list_objects("truncated", recursive=True)}  # noqa: E731
+    assert len([n for n in listed() if n.startswith("data.h5/x/c/")]) == 1100
+    assert run_script(f"import h5py\nh5py.File('{url}', 'w')['y'] = [1]", s3, tmp_path).returncode == 0
+    assert not any(n.startswith("data.h5/x/") for n in listed())
+    assert "data.h5/y/c/0" in listed()
+
+
 def test_zarr_python_reads_the_bucket(s3, tmp_path):
     url = "s3://zarr-readers/data.h5"
     assert run_script(H5PY_WRITE, s3, tmp_path, url).returncode == 0

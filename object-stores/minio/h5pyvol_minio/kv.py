@@ -168,6 +168,20 @@ class S3KV(KVStore):
             if not self._missing(exc):
                 raise
 
+    def delete_prefix(self, prefix):
+        """Every key under ``prefix`` in multi-object DELETE requests (up to
+        1000 keys each) instead of one request per chunk."""
+        from minio.deleteobjects import DeleteObject
+
+        names = [self._name(key) for key in self.list(prefix)]
+        for start in range(0, len(names), 1000):
+            batch = [DeleteObject(name) for name in names[start:start + 1000]]
+            errors = self._retrying("DELETE objects", lambda: list(self.client.remove_objects(self.bucket, batch)))
+            failed = [e for e in errors if e.code not in ("NoSuchKey", "NoSuchObject")]
+            if failed:
+                raise OSError(f"S3 server {self.config.host} did not delete {len(failed)} objects of "
+                              f"{self.bucket}/{self._name(prefix)}: {failed[0].code} {failed[0].message}")
+
     def prepare_create(self) -> None:
         """Creating a file creates its bucket if needed; opening never does."""
         if not self._retrying("HEAD bucket", lambda: self.client.bucket_exists(self.bucket)):
