@@ -92,21 +92,6 @@ def build_c(tmp_path_factory):
     return build
 
 
-def assert_c_round_trip_like_native(exe, env: dict, tmp_path: Path, name: str = "types.h5") -> str:
-    """tests/c/store_app.c writes in one process and reads back in a second,
-    with ``env``; what it prints must be what it prints on native HDF5."""
-    native_dir = tmp_path / "native-c"
-    native_dir.mkdir(exist_ok=True)
-    native = [run([exe, mode, "native.h5"], vol_env(None), native_dir) for mode in ("write", "read")]
-    assert all(r.returncode == 0 for r in native), native[-1].output
-    ours = [run([exe, mode, name], env, tmp_path) for mode in ("write", "read")]
-    for result in ours:
-        assert_no_crash(result)
-        assert result.returncode == 0, result.output
-    assert ours[1].stdout == native[1].stdout
-    return ours[1].stdout
-
-
 @pytest.fixture
 def run_c(build_c, tmp_path):
     """run_c(source, *args, connector=..., **env) -> Result, in tmp_path."""

@@ -4,13 +4,11 @@ Native HDF5 1.14.6 on this machine: 1074 of 1135 passed, 0 not passed, 63
 skipped.  H5PyVOL must match that: the skipped tests are the ones whose
 capability flags native HDF5 leaves unset too (README lists ours).
 """
-import os
 import re
 
 import pytest
 
 from conftest import api_program_path as api_program, assert_no_crash, run, vol_env
-from h5pyvol.paths import hdf5_prefix
 
 SUMMARY = re.compile(r"(\d+)/(\d+) \([\d.]+%\) API tests (passed|did not pass|were skipped)")
 

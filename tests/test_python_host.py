@@ -2,9 +2,7 @@
 python3 driving libhdf5 through ctypes.  The plugin joins the running
 interpreter instead of starting one."""
 import os
-import shutil
 import sysconfig
-from pathlib import Path
 
 import pytest
 

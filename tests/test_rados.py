@@ -2,15 +2,14 @@
 cluster the tests bootstrap on 127.0.0.1 (tests/servers/ceph.py)."""
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import api_program_path, assert_c_round_trip_like_native, assert_no_crash, run, vol_env
+import store_scenarios as scenario
+from conftest import assert_no_crash, run, vol_env
 from servers.ceph import POOL, CephCluster
-from test_s3 import H5PY_READ, H5PY_WRITE, RACER, SLOW_WRITER, WRITER_DURING_OUTAGE
 
 
 @pytest.fixture(scope="session")
@@ -30,22 +29,11 @@ def ceph_env(cluster, connector="H5PyVOL", **extra):
 
 
 def run_script(code, cluster, tmp_path, *args):
-    script = tmp_path / "script.py"
-    script.write_text(code)
-    result = run([sys.executable, script, *args], ceph_env(cluster), tmp_path)
-    assert_no_crash(result)
-    return result
+    return scenario.python(code, ceph_env(cluster), tmp_path, *args)
 
 
 def test_h5py_script_writes_and_another_process_reads(ceph, tmp_path):
-    url = f"rados://{POOL}/experiments/run1.h5"
-    written = run_script(H5PY_WRITE, ceph, tmp_path, url)
-    assert written.returncode == 0, written.output
-    ours = run_script(H5PY_READ, ceph, tmp_path, url)
-    assert ours.returncode == 0, ours.output
-    native = run([sys.executable, "-c", H5PY_WRITE + "\n" + H5PY_READ.replace("import sys, h5py", ""),
-                  tmp_path / "native.h5"], vol_env(None), tmp_path)
-    assert ours.stdout == native.stdout.replace("written\n", "")
+    scenario.h5py_round_trip_like_native(f"rados://{POOL}/experiments/run1.h5", ceph_env(ceph), tmp_path)
     listed = subprocess.run(["rados", "-c", ceph.conf, "-p", POOL, "-N", "experiments/run1.h5", "ls"],
                             capture_output=True, text=True).stdout.split()
     assert "zarr.json" in listed and "big/c/7" in listed
@@ -63,45 +51,19 @@ def test_unmodified_c_program_writes_to_rados(ceph, tmp_path, build_c):
 
 
 def test_c_program_types_groups_attributes_links_like_native(ceph, tmp_path, build_c):
-    printed = assert_c_round_trip_like_native(build_c("store_app.c"), ceph_env(ceph, f"H5PyVOL root=rados://{POOL}/c"),
-                                              tmp_path)
-    assert "compound of 3 fields" in printed and "external -> calibration.h5:/table" in printed
+    scenario.c_round_trip_like_native(build_c("store_app.c"), ceph_env(ceph, f"H5PyVOL root=rados://{POOL}/c"), tmp_path)
     listed = subprocess.run(["rados", "-c", ceph.conf, "-p", POOL, "-N", "c/types.h5", "ls"],
                             capture_output=True, text=True).stdout.split()
     assert "run/sensors/temps/zarr.json" in listed
 
 
 def test_racing_exclusive_creators_one_wins(ceph, tmp_path):
-    import time
-    script = tmp_path / "racer.py"
-    script.write_text(RACER)
-    for attempt in range(3):
-        url = f"rados://{POOL}/races/file{attempt}.h5"
-        start = time.time() + 1.5
-        procs = [subprocess.Popen([sys.executable, script, url, str(start), str(i)], env=ceph_env(ceph),
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for i in range(2)]
-        results = [p.communicate(timeout=60)[0].strip() for p in procs]
-        assert sorted(r.split(":")[0] for r in results) == ["lost", "won"], results
+    scenario.racing_creators_one_wins(lambda attempt: f"rados://{POOL}/races/file{attempt}.h5", ceph_env(ceph),
+                                      tmp_path)
 
 
 def test_a_writer_that_lost_a_race_gets_an_error(ceph, tmp_path):
-    url = f"rados://{POOL}/concurrent/shared.h5"
-    assert run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'w')['base'] = [0]"],
-               ceph_env(ceph), tmp_path).returncode == 0
-    script = tmp_path / "slow.py"
-    script.write_text(SLOW_WRITER)
-    slow = subprocess.Popen([sys.executable, script, url], env=ceph_env(ceph), cwd=tmp_path, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert slow.stdout.readline().strip() == "opened"
-    fast = run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'r+')['theirs'] = [4, 5]"],
-               ceph_env(ceph), tmp_path)
-    assert fast.returncode == 0, fast.output
-    out, err = slow.communicate("go\n", timeout=120)
-    assert "changed by another writer" in out, out + err
-    final = run([sys.executable, "-c", f"import h5py\nprint(sorted(h5py.File('{url}', 'r')))"], ceph_env(ceph),
-                tmp_path)
-    assert final.stdout.strip() == "['base', 'theirs']", final.output
+    scenario.losing_writer_gets_an_error(f"rados://{POOL}/concurrent/shared.h5", ceph_env(ceph), tmp_path)
 
 
 ZARR_READ = r"""
@@ -115,11 +77,10 @@ print("zarr", root["ints"][...].tolist(), int(root["big"][...].sum()), root["gro
 
 def test_zarr_python_reads_the_pool(ceph, tmp_path):
     url = f"rados://{POOL}/zarr-readers/data.h5"
-    assert run_script(H5PY_WRITE, ceph, tmp_path, url).returncode == 0
+    assert run_script(scenario.H5PY_WRITE, ceph, tmp_path, url).returncode == 0
     result = run([sys.executable, "-c", ZARR_READ, url], vol_env(None, **ceph.env()), tmp_path)
     assert result.returncode == 0, result.output
-    big_sum = sum(i % 65536 for i in range(300000))  # the u2 values wrap
-    assert f"zarr [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] {big_sum} 42 s3 ['group']" in result.stdout
+    assert f"zarr [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] {scenario.BIG_SUM} 42 s3 ['group']" in result.stdout
 
 
 def test_h5py_reads_what_zarr_python_wrote_to_the_pool(ceph, tmp_path):
@@ -198,36 +159,16 @@ def test_batches_read_missing_and_large_objects_and_delete(ceph, aio):
 
 
 def test_cluster_stopped_mid_write_gives_an_error_and_keeps_flushed_data(ceph, tmp_path):
-    url = f"rados://{POOL}/outage/file.h5"
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER_DURING_OUTAGE)
-    proc = subprocess.Popen([sys.executable, script, url], env=ceph_env(ceph, H5PYVOL_RADOS_OP_TIMEOUT="5"),
-                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    assert proc.stdout.readline().strip() == "flushed"
-    ceph.stop()
-    try:
-        out, err = proc.communicate("go\n", timeout=300)
-    finally:
+    def restart():
         print(f"\n[rados] cluster restarted, writable again after {ceph.restart():.1f} s")
-    assert proc.returncode >= 0, err
-    assert "error:" in out, out + err
+    out = scenario.outage_keeps_flushed_data(f"rados://{POOL}/outage/file.h5",
+                                             ceph_env(ceph, H5PYVOL_RADOS_OP_TIMEOUT="5"), tmp_path, ceph.stop, restart)
     assert "Ceph cluster did not answer" in out, out
-    check = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r')\n"
-                 "print(int(f['before'][...].sum()), list(f))"], ceph_env(ceph), tmp_path)
-    assert check.returncode == 0, check.output
-    assert check.stdout.strip() == f"{sum(range(1000))} ['before']"
 
 
 def test_h5_api_test_against_rados(ceph, tmp_path):
-    result = run([api_program_path("h5_api_test")],
-                 ceph_env(ceph, f"H5PyVOL root=rados://{POOL}/api", pythonpath=False), tmp_path, timeout=1200)
-    assert_no_crash(result)
-    counts = {k: int(v) for v, k in re.findall(r"(\d+)/\d+ \([\d.]+%\) API tests (passed|did not pass|were skipped)",
-                                               result.stdout)}
-    print(f"\n[rados] h5_api_test through Ceph RADOS: {counts}")
-    assert counts.get("did not pass") == 0, result.stdout[-3000:]
-    assert counts.get("passed", 0) >= 1074
+    scenario.h5_api_test_passes(ceph_env(ceph, f"H5PyVOL root=rados://{POOL}/api", pythonpath=False), tmp_path,
+                                "rados")
 
 
 def test_node_table_differences():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import zarr
 
-from conftest import assert_no_crash, run, vol_env
+from conftest import vol_env
 from h5pyvol.selection import Selection
 from h5pyvol.store.chunks import ChunkCodec, ChunkedArray
 from h5pyvol.store.kv import DirectoryKV, MemoryKV

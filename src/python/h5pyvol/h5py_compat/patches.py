@@ -4,7 +4,6 @@ h5py's original.  See ``__init__`` for why."""
 from __future__ import annotations
 
 import functools
-import posixpath
 
 from . import CONNECTOR_NAME, hdf5
 
