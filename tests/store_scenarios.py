@@ -64,6 +64,7 @@ f = h5py.File(sys.argv[1], "r+")
 print("opened", flush=True)
 sys.stdin.readline()          # another process writes the file now
 f["mine"] = [1, 2, 3]
+f["g"].attrs["slow"] = 1      # a node the other writer changed too
 try:
     f.flush()
     print("flushed")
@@ -149,23 +150,26 @@ def racing_creators_one_wins(url_of: Callable[[int], str], env: dict, tmp_path: 
 
 def losing_writer_gets_an_error(url: str, env: dict, tmp_path: Path) -> None:
     """A writer whose file another process changed since it opened it gets
-    an error at flush; the other's changes stay."""
-    seed = run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'w')['base'] = [0]"], env, tmp_path)
+    an error at flush; the other's changes stay, in the root and in a group
+    both changed (no node the winner wrote is replaced)."""
+    seed = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'w')\nf['base'] = [0]\n"
+                "f.create_group('g')"], env, tmp_path)
     assert seed.returncode == 0, seed.output
     script = tmp_path / "slow.py"
     script.write_text(SLOW_WRITER)
     slow = subprocess.Popen([sys.executable, script, url], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert slow.stdout.readline().strip() == "opened"
-    fast = run([sys.executable, "-c", f"import h5py\nh5py.File('{url}', 'r+')['theirs'] = [4, 5]"], env, tmp_path)
+    fast = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r+')\nf['theirs'] = [4, 5]\n"
+                "f['g'].attrs['fast'] = 2"], env, tmp_path)
     assert fast.returncode == 0, fast.output
     out, err = slow.communicate("go\n", timeout=120)
     assert slow.returncode >= 0, err
     assert "error:" in out and "changed by another writer" in out, out + err
     final = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r')\n"
-                 "print(sorted(f), f['theirs'][...].tolist())"], env, tmp_path)
+                 "print(sorted(f), f['theirs'][...].tolist(), dict(f['g'].attrs))"], env, tmp_path)
     assert final.returncode == 0, final.output
-    assert final.stdout.strip() == "['base', 'theirs'] [4, 5]"
+    assert final.stdout.strip() == "['base', 'g', 'theirs'] [4, 5] {'fast': np.int64(2)}", final.stdout
 
 
 def outage_keeps_flushed_data(url: str, env: dict, tmp_path: Path, stop: Callable, start: Callable) -> str:

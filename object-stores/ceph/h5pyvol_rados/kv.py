@@ -276,7 +276,10 @@ class RadosKV(KVStore):
     def put_if_version(self, key, value, version) -> Optional[str]:
         """Compare-and-swap on the object's version: the write applies only
         if nobody wrote the object since that version was read."""
-        written = self._write(key, value, version=None if version is None else int(version))
+        if version == self.ABSENT:
+            written = self._write(key, value, exclusive=True)
+        else:
+            written = self._write(key, value, version=None if version is None else int(version))
         return None if written is None else str(written)
 
     def delete_prefix(self, prefix):

@@ -144,17 +144,19 @@ class S3KV(KVStore):
         return self._get(key)
 
     def put_if_version(self, key, value, version):
-        """A PUT with If-Match: <ETag>: a writer that lost a race to another
-        one gets None (HTTP 412) instead of overwriting it."""
+        """A PUT with If-Match: <ETag> (If-None-Match: * for ABSENT): a writer
+        that lost a race to another one gets None (HTTP 412) instead of
+        overwriting it."""
         if version is None:
             self.put(key, value)
             return self.get_versioned(key)[1]
+        # unquoted: radosgw (Ceph 16) matches only the bare ETag; AWS and SeaweedFS take both
+        condition = {"If-None-Match": "*"} if version == self.ABSENT else {"If-Match": version.strip('"')}
         data = bytes(value)
         try:
             response = self._retrying(f"conditional PUT {self.bucket}/{self._name(key)}", lambda: self.client._execute(
                 "PUT", self.bucket, self._name(key), body=data,
-                # unquoted: radosgw (Ceph 16) matches only the bare ETag; AWS and SeaweedFS take both
-                headers={"If-Match": version.strip('"'), "Content-Type": "application/octet-stream"}))
+                headers={**condition, "Content-Type": "application/octet-stream"}))
         except S3Error as exc:
             if _lost_race(exc):
                 return None

@@ -232,6 +232,8 @@ class StoreFile(StoreGroup, H5File):
         self.dirty: set[int] = set()       # ids of objects changed since the last flush
         self.generation = 0                # bumped at every flush that writes (kept in the root)
         self.root_version: Optional[str] = None  # the root document's version as last read or written
+        # other nodes' versions as last read or written (backends with versions)
+        self.node_versions: dict[str, Optional[str]] = {}
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -255,7 +257,11 @@ class StoreFile(StoreGroup, H5File):
         if old is None:
             return
         for key in list(self.kv.list(old + "/")):
-            self.kv.put(path + key[len(old):], self.kv.get(key))
+            if key == _meta_key(old):
+                self.node_versions.pop(old, None)
+                self._put_node(path, self.kv.get(key))
+            else:
+                self.kv.put(path + key[len(old):], self.kv.get(key))
             self.kv.delete(key)
         for other in self.objects.values():
             if other is not obj and other.node_path and other.node_path.startswith(old + "/"):
@@ -281,11 +287,26 @@ class StoreFile(StoreGroup, H5File):
                     if path == "" and self.kv.supports_versions:
                         self._put_root(documents[path])
                     else:
-                        self.kv.put(_meta_key(path), documents[path].encode())
+                        self._put_node(path, documents[path].encode())
                     self.written[path] = documents[path]
             for path in gone:
                 self._delete_node(path)
                 del self.written[path]
+
+    def _put_node(self, path: str, document: bytes) -> None:
+        """A node other than the root, where the backend has versions only
+        over the version this writer last saw (or only if still absent):
+        a node another writer changed meanwhile is never replaced; this
+        flush stops there, before the root."""
+        if not self.kv.supports_versions:
+            self.kv.put(_meta_key(path), document)
+            return
+        version = self.kv.put_if_version(_meta_key(path), document, self.node_versions.get(path, self.kv.ABSENT))
+        if version is None:
+            raise FileChangedError(f"{self.filename!r}: {path!r} was changed by another writer since this one last "
+                                   "read or wrote it; this writer's flush stopped there (the file keeps the other "
+                                   "writer's version)")
+        self.node_versions[path] = version
 
     def _put_root(self, document: str) -> None:
         """The root last, and only over the version this writer last saw: a
@@ -313,6 +334,7 @@ class StoreFile(StoreGroup, H5File):
         return live
 
     def _delete_node(self, path: str) -> None:
+        self.node_versions.pop(path, None)
         self.kv.delete(_meta_key(path))
         base = (path + "/" if path else "") + "c"
         self.kv.delete(base)
@@ -436,8 +458,11 @@ class _Loader:
         self.named_types: list = []
 
     def document(self, path: str) -> Optional[dict]:
-        if path == "":  # the root: remember its version for conditional updates
+        # remember versions for conditional updates (StoreFile._put_root, _put_node)
+        if path == "":
             data, self.f.root_version = self.f.kv.get_versioned(_meta_key(path))
+        elif self.f.kv.supports_versions:
+            data, self.f.node_versions[path] = self.f.kv.get_versioned(_meta_key(path))
         else:
             data = self.f.kv.get(_meta_key(path))
         if data is None:

@@ -77,6 +77,8 @@ class KVStore(ABC):
 
     #: whether put_if_version is atomic against other processes
     supports_versions = False
+    #: put_if_version's version for "only if the key does not exist yet"
+    ABSENT = "absent"
 
     def get_versioned(self, key: str) -> tuple[Optional[bytes], Optional[str]]:
         """(value, version) where the backend can tell a value's version
@@ -84,9 +86,10 @@ class KVStore(ABC):
         return self.get(key), None
 
     def put_if_version(self, key: str, value: bytes, version: Optional[str]) -> Optional[str]:
-        """Replaces the value only if it is still at ``version``; returns the
-        new version, or None when someone else changed it meanwhile.
-        Backends without versions just put."""
+        """Replaces the value only if it is still at ``version`` (ABSENT: only
+        if there is none yet; None: whatever is there); returns the new
+        version, or None when someone else changed it meanwhile.  Backends
+        without versions just put."""
         self.put(key, value)
         return version
 
