@@ -11,6 +11,8 @@ Bulk: writes and reads a float64 array (default 64 MiB, chunks of 1 MiB)
 Metadata: a group of N links (default 10 000) gets one more link and a flush,
   50 times, with the link table as omap entries updated by difference (the
   default) and with it written whole into zarr.json (omap=0).
+Listing: one file's keys from its key index and by walking the pool, with
+  --filler objects (default 20 000) of other files in the pool.
 
 Uses the cluster CEPH_CONF names (pool h5pyvol, or --pool), else starts a
 single-node memstore cluster of its own (tests/servers/ceph.py):
@@ -135,12 +137,41 @@ def rados_bench(conf: str, pool: str, seconds: int) -> dict:
     return figures
 
 
+def listing(conf: str, pool: str, namespace: str, filler: int) -> dict:
+    """Listing one file's keys from its index and by walking the pool, with
+    ``filler`` objects of other files in the pool: seconds each."""
+    import time
+
+    import rados
+    from h5pyvol_rados.key_index import KeyIndex
+
+    cluster = rados.Rados(conffile=conf, name="client.admin")
+    cluster.connect()
+    ioctx = cluster.open_ioctx(pool)
+    ioctx.set_namespace("bench/filler")
+    for start in range(0, filler, 256):
+        pending = [ioctx.aio_write_full(f"o{i}", b"x") for i in range(start, min(start + 256, filler))]
+        for completion in pending:
+            completion.wait_for_complete()
+    ioctx.set_namespace(namespace)
+    index = KeyIndex(ioctx)
+    figures = {}
+    for name, call in (("index", lambda: index.list("")), ("walk", index._scan)):
+        begin = time.perf_counter()
+        keys = call()
+        figures[name] = time.perf_counter() - begin
+        figures["keys"] = len(keys)
+    cluster.shutdown()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mib", type=int, default=64)
     parser.add_argument("--links", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant, interleaved; the best is kept")
     parser.add_argument("--pool", default="h5pyvol")
+    parser.add_argument("--filler", type=int, default=20000, help="objects of other files in the pool for the listing")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -171,6 +202,7 @@ def main() -> None:
             links = {name: run(LINKS, {**env, "H5PYVOL_RADOS_OMAP": flag}, f"rados://{args.pool}/bench/links-{name}",
                                args.links)
                      for name, flag in (("omap", "1"), ("whole", "0"))}
+            lists = listing(conf, args.pool, "bench/default", args.filler)
         finally:
             if cluster is not None:
                 cluster.stop()
@@ -192,6 +224,9 @@ def main() -> None:
     print(f"  whole zarr.json: {whole['flush'] * 1e3:6.1f} ms, {whole['bytes'] / 1e3:8.1f} kB sent for the group")
     print(f"  omap / whole: time {whole['flush'] / omap['flush']:.2f}x, bytes {whole['bytes'] / omap['bytes']:.0f}x"
           "  (>1: omap better)")
+    print(f"\nlisting a file's {lists['keys']} keys with {args.filler} objects of other files in the pool: "
+          f"key index {lists['index'] * 1e3:.1f} ms, walking the pool {lists['walk'] * 1e3:.1f} ms "
+          f"({lists['walk'] / lists['index']:.0f}x)")
 
 
 if __name__ == "__main__":

@@ -158,6 +158,51 @@ def test_batches_read_missing_and_large_objects_and_delete(ceph, aio):
     assert list(kv.list()) == ["keep"]
 
 
+def test_a_file_lists_its_keys_from_its_index_not_the_pool(ceph, tmp_path):
+    import rados
+
+    import h5pyvol_rados
+    from h5pyvol_rados.key_index import INDEX
+
+    cluster = rados.Rados(conffile=str(ceph.conf), name="client.admin")
+    cluster.connect()
+    ioctx = cluster.open_ioctx(POOL)
+
+    def objects(namespace):
+        ioctx.set_namespace(namespace)
+        return sorted(o.key for o in ioctx.list_objects())
+
+    def indexed(namespace):
+        ioctx.set_namespace(namespace)
+        with rados.ReadOpCtx() as op:
+            found, _ = ioctx.get_omap_vals(op, "", "", 100000)
+            ioctx.operate_read_op(op, INDEX)
+            return sorted(k for k, _ in found)
+
+    url = f"rados://{POOL}/indexed/data.h5"
+    code = f"import h5py, numpy as np\nf = h5py.File('{url}', 'w')\nf['a/b'] = np.arange(100)\n" \
+           "f.create_dataset('c', data=np.arange(50), chunks=(10,))\nf.close()"
+    assert run_script(code, ceph, tmp_path).returncode == 0
+    stored = objects("indexed/data.h5")
+    assert INDEX in stored and "c/c/4" in stored and not any(k.startswith("%anon") for k in stored)
+    assert indexed("indexed/data.h5") == [k for k in stored if k != INDEX]  # exactly what is there
+
+    # a namespace another tool wrote: listed by a scan, indexed at the first write
+    ioctx.set_namespace("foreign")
+    ioctx.write_full("x/zarr.json", b"{}")
+    kv = h5pyvol_rados.backend(f"rados://{POOL}/foreign", {"ceph_conf": str(ceph.conf)})
+    assert list(kv.list()) == ["x/zarr.json"]
+    kv.put("y", b"1")
+    assert indexed("foreign") == ["x/zarr.json", "y"]
+    kv.delete("x/zarr.json")
+    assert list(kv.list()) == ["y"] == indexed("foreign")
+
+    # truncation removes every key; the index then holds the new file's only
+    assert run_script(f"import h5py\nh5py.File('{url}', 'w').close()", ceph, tmp_path).returncode == 0
+    assert indexed("indexed/data.h5") == [k for k in objects("indexed/data.h5") if k != INDEX] == ["zarr.json"]
+    cluster.shutdown()
+
+
 def test_cluster_stopped_mid_write_gives_an_error_and_keeps_flushed_data(ceph, tmp_path):
     def restart():
         print(f"\n[rados] cluster restarted, writable again after {ceph.restart():.1f} s")

@@ -22,6 +22,7 @@ from h5pyvol.store.kv import KVStore
 
 from . import node_tables
 from .cluster import op_timeout
+from .key_index import KeyIndex
 
 FIRST_READ = 256 << 10  # bytes asked for when an object's size is unknown (a zarr.json, mostly)
 AIO_WINDOW = 16         # operations in flight per get_many/put_many (more only queue at the OSD)
@@ -48,6 +49,7 @@ class RadosKV(KVStore):
         except rados.ObjectNotFound:
             raise FileNotFoundError(f"RADOS pool {pool!r} does not exist") from None
         self.ioctx.set_namespace(namespace)
+        self.index = KeyIndex(self.ioctx)  # listing without walking the pool
         # zarr.json key -> node_tables.TableState: its omap as last written or read here
         self._tables: dict[str, node_tables.TableState] = {}
         self._tables_lock = threading.Lock()
@@ -198,9 +200,10 @@ class RadosKV(KVStore):
                 return False
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        # the namespace holds this file only: listing it is listing the file
+        """From the file's key index (key_index.py), which may name a key
+        whose write never completed: a get of it answers None."""
         with self._failing_clearly("listing"):
-            return iter(sorted(o.key for o in self.ioctx.list_objects() if o.key.startswith(prefix)))
+            return iter(self.index.list(prefix))
 
     # -- writing ----------------------------------------------------------------------
     def _write(self, key: str, value, *, exclusive=False, version: Optional[int] = None) -> Optional[int]:
@@ -208,6 +211,8 @@ class RadosKV(KVStore):
         tables, its omap; guarded by exclusive create or by the object's
         version.  Returns the new version, None when the guard failed."""
         value = bytes(value)
+        with self._failing_clearly("index update", key):
+            self.index.add([key])
         tables = {}
         if self.omap_tables and key.endswith(METADATA):
             value, tables = node_tables.split(value)
@@ -264,6 +269,8 @@ class RadosKV(KVStore):
 
     def put_many(self, items, executor):
         """Every write through librados aio, AIO_WINDOW in flight."""
+        with self._failing_clearly("index update", items[0][0] if items else ""):
+            self.index.add([key for key, _ in items])  # one index update for the batch
         if "write" not in self.aio or len(items) < 2 or any(k.endswith(METADATA) for k, _ in items):
             return super().put_many(items, executor)
         self._pipelined("write", [key for key, _ in items],
@@ -291,11 +298,16 @@ class RadosKV(KVStore):
                 self._tables.pop(key, None)
         if "write" not in self.aio:
             for key in keys:
-                self.delete(key)
+                self._remove(key)
         elif keys:
             self._pipelined("delete", keys, lambda i, release: self.ioctx.aio_remove(keys[i], release))
+        with self._failing_clearly("index update"):
+            if prefix:
+                self.index.remove(keys)
+            else:  # the whole file
+                self.index.drop()
 
-    def delete(self, key):
+    def _remove(self, key):
         with self._tables_lock:
             self._tables.pop(key, None)
         with self._failing_clearly("delete", key):
@@ -303,3 +315,8 @@ class RadosKV(KVStore):
                 self.ioctx.remove_object(key)
             except rados.ObjectNotFound:
                 pass
+
+    def delete(self, key):
+        self._remove(key)
+        with self._failing_clearly("index update", key):
+            self.index.remove([key])

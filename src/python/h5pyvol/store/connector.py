@@ -257,11 +257,14 @@ class StoreFile(StoreGroup, H5File):
         if old is None:
             return
         for key in list(self.kv.list(old + "/")):
+            value = self.kv.get(key)
+            if value is None:  # a listing may name a key whose write never completed
+                continue
             if key == _meta_key(old):
                 self.node_versions.pop(old, None)
-                self._put_node(path, self.kv.get(key))
+                self._put_node(path, value)
             else:
-                self.kv.put(path + key[len(old):], self.kv.get(key))
+                self.kv.put(path + key[len(old):], value)
             self.kv.delete(key)
         for other in self.objects.values():
             if other is not obj and other.node_path and other.node_path.startswith(old + "/"):
