@@ -2,11 +2,12 @@
 namespace per HDF5 file, one object per key.
 
 RADOS strengths used: chunk writes and deletes go through librados aio
-(AIO_WINDOW in flight, no thread per request; reads too with aio=all); a node's link
-and attribute tables are omap entries of its zarr.json object, updated by
-difference (node_tables.py); exclusive create and compare-and-swap on the
-object version are single atomic write operations, each combined with the
-omap update of the same object.
+(AIO_WINDOW in flight, no thread per request; reads too with aio=all); a
+node's link and attribute tables are omap entries of its zarr.json object,
+updated by difference (node_tables.py); the file's keys are omap entries of
+one index object (key_index.py); exclusive create and compare-and-swap on
+the object version are single atomic write operations, each combined with
+the omap update of the same object.
 """
 from __future__ import annotations
 
