@@ -8,7 +8,8 @@ Connector-info keys: ``client`` (default ``admin``), ``ceph_conf``,
 ``op_timeout`` (seconds, default 60; 0 waits forever), ``omap`` (0: write
 the tables into zarr.json), ``aio`` (which chunk batches use librados aio:
 ``write`` (default: writes and deletes), ``all``, ``read``, ``none``).
-Each also as an environment variable ``H5PYVOL_RADOS_<KEY>``.  Needs the ``rados`` binding (Debian: python3-rados).
+Each of the last three also as an environment variable
+``H5PYVOL_RADOS_<KEY>``.  Needs the ``rados`` binding (Debian: python3-rados).
 ``h5pyvol_rados.zarr_store.RadosStore`` lets zarr-python read and write the
 same namespaces.
 """
@@ -32,10 +33,11 @@ def backend(url: str, options: dict) -> RadosKV:
     pool, namespace = parse_url(url)
     conffile = options.get("ceph_conf") or os.environ.get("CEPH_CONF") or "/etc/ceph/ceph.conf"
     name = "client." + options.get("client", "admin")
-    timeout = options.get("op_timeout", os.environ.get("H5PYVOL_RADOS_OP_TIMEOUT"))
-    cluster = connect(conffile, name, None if timeout in (None, "") else float(timeout))
+
     def option(key, default):
         return str(options.get(key, os.environ.get(f"H5PYVOL_RADOS_{key.upper()}", default))).lower()
+    timeout = option("op_timeout", "")
+    cluster = connect(conffile, name, float(timeout) if timeout else None)
     aio = AIO_CHOICES.get(option("aio", "write"))
     if aio is None:
         raise ValueError(f"aio={option('aio', '')!r}: expected one of {', '.join(AIO_CHOICES)}")

@@ -21,8 +21,9 @@ from typing import Optional
 
 import rados
 
+from . import omap
+
 INDEX = "%index"
-PAGE = 10000  # omap keys per read operation
 
 
 class KeyIndex:
@@ -34,16 +35,7 @@ class KeyIndex:
     def _read(self, prefix: str) -> list:
         """The indexed keys under ``prefix``, sorted; raises ObjectNotFound
         when the namespace has no index."""
-        keys, after = [], ""
-        while True:
-            with rados.ReadOpCtx() as op:
-                found, _ = self.ioctx.get_omap_vals(op, after, prefix, PAGE)
-                self.ioctx.operate_read_op(op, INDEX)
-                page = [k for k, _ in found]
-            keys += page
-            if len(page) < PAGE:
-                return keys
-            after = page[-1]
+        return sorted(omap.read_all(self.ioctx, INDEX, prefix)[0])
 
     def _scan(self) -> list:
         return sorted(o.key for o in self.ioctx.list_objects() if o.key != INDEX)

@@ -21,13 +21,12 @@ import rados
 
 from h5pyvol.store.kv import KVStore
 
-from . import node_tables
+from . import node_tables, omap
 from .cluster import op_timeout
 from .key_index import KeyIndex
 
 FIRST_READ = 256 << 10  # bytes asked for when an object's size is unknown (a zarr.json, mostly)
 AIO_WINDOW = 16         # operations in flight per get_many/put_many (more only queue at the OSD)
-OMAP_PAGE = 4096        # omap entries per read operation
 METADATA = "zarr.json"
 _LOST_RACE = (errno.ERANGE, errno.EOVERFLOW)  # assert_version: older / newer than expected
 
@@ -104,37 +103,25 @@ class RadosKV(KVStore):
                     return None, None
             raise rados.OSError("the object kept changing while it was read", errno.EAGAIN)
 
-    def _read_omap(self, key: str) -> tuple[dict, int]:
-        entries, after = {}, ""
-        while True:
-            with rados.ReadOpCtx() as op:
-                found, _ = self.ioctx.get_omap_vals(op, after, "", OMAP_PAGE)
-                self.ioctx.operate_read_op(op, key)
-                page = dict(found)
-            version = self.ioctx.get_last_version()
-            entries.update(page)
-            if len(page) < OMAP_PAGE:
-                return entries, version
-            after = max(page)
-
     def get_versioned(self, key):
         data, version = self._read(key)
         if data is None or not key.endswith(METADATA):  # tables in omap are read whatever omap= says
             return data, None if version is None else str(version)
         for _ in range(10):
-            expected = node_tables.counts(data)
-            if expected is None:
+            stored = node_tables.parse_stored(data)
+            if stored is None:
                 return data, str(version)
+            doc, expected = stored
             with self._failing_clearly("omap read", key):
                 try:
-                    entries, omap_version = self._read_omap(key)
+                    entries, omap_version = omap.read_all(self.ioctx, key)
                 except rados.ObjectNotFound:
                     return None, None
             state = node_tables.TableState.from_entries(version, entries)
             if omap_version == version and state.matches(expected):
                 with self._tables_lock:
                     self._tables[key] = state
-                return state.merge(data), str(version)
+                return state.merge(doc), str(version)
             data, version = self._read(key)  # written between the two reads: again
             if data is None:
                 return None, None

@@ -45,14 +45,15 @@ def split(document: bytes) -> tuple[bytes, dict]:
     return json.dumps(doc, sort_keys=True).encode(), tables
 
 
-def counts(data: bytes) -> Optional[dict]:
-    """{table: entry count} of a stored document whose tables are in omap,
-    None for a document that keeps everything in its bytes."""
+def parse_stored(data: bytes) -> Optional[tuple[dict, dict]]:
+    """(the document, {table: entry count}) of a stored document whose
+    tables are in omap; None for one that keeps everything in its bytes."""
     try:
-        found = json.loads(data)["attributes"][RESERVED][MARK]
+        doc = json.loads(data)
+        found = doc["attributes"][RESERVED][MARK]
     except (ValueError, KeyError, TypeError):
         return None
-    return found if isinstance(found, dict) else None
+    return (doc, found) if isinstance(found, dict) else None
 
 
 class TableState:
@@ -76,9 +77,9 @@ class TableState:
             tables[table] = rows
         return cls(version, tables)
 
-    def merge(self, data: bytes) -> bytes:
-        """The whole document: the stored bytes with the tables put back."""
-        doc = json.loads(data)
+    def merge(self, doc: dict) -> bytes:
+        """The whole document: the stored one (as parse_stored gave it; it
+        is changed) with the tables put back."""
         reserved = doc["attributes"][RESERVED]
         for table in reserved.pop(MARK):
             reserved[table] = [entry for _, _, entry in self.tables.get(table, [])]

@@ -44,8 +44,10 @@ class ChunkCodec:
         self.endian = ">" if any(c["name"] == "bytes" and c.get("configuration", {}).get("endian") == "big"
                                  for c in codecs) else "<"
         self.compressors = [_compressor(c) for c in codecs if c["name"] not in ("bytes", "vlen-utf8")]
-        # element i of an uncompressed fixed-size chunk sits at bytes i*itemsize: ranges can be read
-        self.ranged = not self.compressors and encoding not in ("vlen-utf8", "json")
+        # elements of a fixed size (not vlen strings or JSON): a chunk's size is known, and
+        # uncompressed, element i sits at bytes i*itemsize, so ranges can be read
+        self.fixed_size = encoding not in ("vlen-utf8", "json")
+        self.ranged = self.fixed_size and not self.compressors
         self.decode_element, self.encode_element = decode_element, encode_element
 
     def encode(self, array: np.ndarray):
@@ -109,8 +111,8 @@ class ChunkedArray:
         self.base = dtype.subdtype[0] if dtype.subdtype else dtype
         self.codec, self.fill, self.executor = codec, fill, executor
         # a stored chunk's size, for backends that size read buffers (compressors add a header at worst)
-        self.size_hint = None if codec.encoding in ("vlen-utf8", "json") else \
-            int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096
+        self.size_hint = int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096 \
+            if codec.fixed_size else None
 
     # -- keys -----------------------------------------------------------------------
     def key(self, index: tuple) -> str:

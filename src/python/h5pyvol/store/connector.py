@@ -216,7 +216,7 @@ class StoreDataset(StoreObject, H5Dataset):
 
 
 class FileChangedError(OSError):
-    """Another process changed the file's metadata first (see StoreFile._put_root)."""
+    """Another process changed the file's metadata first (see StoreFile._put_node)."""
 
 
 class StoreFile(StoreGroup, H5File):
@@ -231,8 +231,7 @@ class StoreFile(StoreGroup, H5File):
         self.written: dict[str, str] = {}  # node path -> zarr.json text last written
         self.dirty: set[int] = set()       # ids of objects changed since the last flush
         self.generation = 0                # bumped at every flush that writes (kept in the root)
-        self.root_version: Optional[str] = None  # the root document's version as last read or written
-        # other nodes' versions as last read or written (backends with versions)
+        # node path ("" the root) -> its zarr.json's version as last read or written (backends with versions)
         self.node_versions: dict[str, Optional[str]] = {}
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
@@ -287,40 +286,30 @@ class StoreFile(StoreGroup, H5File):
             # children before parents: a link never points at a node not yet written
             for path in sorted(documents, key=lambda p: -p.count("/") - (p != "")):
                 if self.written.get(path) != documents[path]:
-                    if path == "" and self.kv.supports_versions:
-                        self._put_root(documents[path])
-                    else:
-                        self._put_node(path, documents[path].encode())
+                    self._put_node(path, documents[path].encode())
                     self.written[path] = documents[path]
             for path in gone:
                 self._delete_node(path)
                 del self.written[path]
 
     def _put_node(self, path: str, document: bytes) -> None:
-        """A node other than the root, where the backend has versions only
-        over the version this writer last saw (or only if still absent):
-        a node another writer changed meanwhile is never replaced; this
-        flush stops there, before the root."""
+        """Where the backend has versions, a node is written only over the
+        version this writer last saw; one it made, only while still absent;
+        the root of a file this writer created, whose version it never read,
+        over whatever is there.  A node another writer changed meanwhile is
+        never replaced: the flush stops there, before the root (written last),
+        so the other writer's file stays as it wrote it."""
         if not self.kv.supports_versions:
             self.kv.put(_meta_key(path), document)
             return
-        version = self.kv.put_if_version(_meta_key(path), document, self.node_versions.get(path, self.kv.ABSENT))
+        seen = self.node_versions.get(path, None if path == "" else self.kv.ABSENT)
+        version = self.kv.put_if_version(_meta_key(path), document, seen)
         if version is None:
-            raise FileChangedError(f"{self.filename!r}: {path!r} was changed by another writer since this one last "
-                                   "read or wrote it; this writer's flush stopped there (the file keeps the other "
-                                   "writer's version)")
+            where = "its root" if path == "" else repr(path)
+            raise FileChangedError(f"{self.filename!r} was changed by another writer since this one last read or "
+                                   f"wrote it ({where}); this writer's flush stopped there and replaced nothing "
+                                   "the other wrote")
         self.node_versions[path] = version
-
-    def _put_root(self, document: str) -> None:
-        """The root last, and only over the version this writer last saw: a
-        second process that changed the file meanwhile makes this flush fail
-        instead of being overwritten (its metadata wins; ours is not
-        written)."""
-        version = self.kv.put_if_version(METADATA, document.encode(), self.root_version)
-        if version is None:
-            raise FileChangedError(f"{self.filename!r} was changed by another writer since this one last read "
-                                   "or wrote it; this writer's changes were not recorded")
-        self.root_version = version
 
     def _live_objects(self) -> list:
         """Objects still reachable by a link, still open, or the root."""
@@ -461,10 +450,7 @@ class _Loader:
         self.named_types: list = []
 
     def document(self, path: str) -> Optional[dict]:
-        # remember versions for conditional updates (StoreFile._put_root, _put_node)
-        if path == "":
-            data, self.f.root_version = self.f.kv.get_versioned(_meta_key(path))
-        elif self.f.kv.supports_versions:
+        if self.f.kv.supports_versions:  # versions for conditional updates (StoreFile._put_node)
             data, self.f.node_versions[path] = self.f.kv.get_versioned(_meta_key(path))
         else:
             data = self.f.kv.get(_meta_key(path))
