@@ -195,6 +195,29 @@ def outage_keeps_flushed_data(url: str, env: dict, tmp_path: Path, stop: Callabl
     return out
 
 
+FILESIZE = r"""
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("x", data=np.arange(50000, dtype="<f8"), chunks=(8000,))
+    f.create_group("g").attrs["note"] = "filesize"
+with h5py.File(sys.argv[1], "r") as f:
+    print(f.id.get_filesize())
+"""
+
+
+def filesize_is_what_the_store_holds(url: str, env: dict, tmp_path: Path) -> int:
+    """H5Fget_filesize is the bytes of the file's keys: the same file in a
+    directory store (whose bytes du counts) has the same size."""
+    ours = python(FILESIZE, env, tmp_path, url)
+    assert ours.returncode == 0, ours.output
+    local = python(FILESIZE, vol_env(), tmp_path, "local.h5")
+    assert local.returncode == 0, local.output
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "local.h5").rglob("*") if p.is_file())
+    assert int(local.stdout) == on_disk > 400000
+    assert int(ours.stdout) == on_disk, (ours.stdout, on_disk)
+    return on_disk
+
+
 def h5_api_test_passes(env: dict, tmp_path: Path, label: str) -> None:
     result = run([api_program_path("h5_api_test")], env, tmp_path, timeout=1200)
     assert_no_crash(result)

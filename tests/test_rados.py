@@ -57,6 +57,10 @@ def test_c_program_types_groups_attributes_links_like_native(ceph, tmp_path, bui
     assert "run/sensors/temps/zarr.json" in listed
 
 
+def test_filesize_is_the_bytes_of_the_objects(ceph, tmp_path):
+    scenario.filesize_is_what_the_store_holds(f"rados://{POOL}/sizes/file.h5", ceph_env(ceph), tmp_path)
+
+
 def test_racing_exclusive_creators_one_wins(ceph, tmp_path):
     scenario.racing_creators_one_wins(lambda attempt: f"rados://{POOL}/races/file{attempt}.h5", ceph_env(ceph),
                                       tmp_path)

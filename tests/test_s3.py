@@ -116,6 +116,10 @@ with h5py.File("s3://made-on-create/file.h5", "w") as f:
     assert client.bucket_exists("made-on-create")
 
 
+def test_filesize_is_the_bytes_of_the_objects(s3, tmp_path):
+    scenario.filesize_is_what_the_store_holds("s3://h5py-data/sizes/file.h5", s3_env(s3), tmp_path)
+
+
 def test_racing_exclusive_creators_one_wins_one_clear_error(s3, tmp_path):
     scenario.racing_creators_one_wins(lambda attempt: f"s3://races/file{attempt}.h5", s3_env(s3), tmp_path, rounds=5)
 

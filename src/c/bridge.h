@@ -26,6 +26,10 @@ typedef struct pv_obj_t {
      * only those): fresh for files, inherited from the location otherwise. */
     unsigned long file_instance;
     signed char   virtual_layout; /* datasets: 1 virtual (H5Pset_virtual), 0 not, -1 not asked yet */
+    /* The absolute path this handle was opened or created by (a str), or
+     * NULL: H5Iget_name reports it, as natively, where it still leads to
+     * the object (an object opened through a soft link is named by it). */
+    PyObject *path;
 } pv_obj_t;
 
 /* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the
@@ -91,6 +95,8 @@ void pv_error_class_close(void);
 pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind); /* steals py; NULL->NULL */
 void      pv_obj_free(pv_obj_t *obj);                /* GIL held */
 pv_obj_t *pv_inherit(pv_obj_t *child, const pv_obj_t *parent); /* same file instance; NULL->NULL */
+/* pv_inherit for a handle opened or created as `name` from `parent` (name may be NULL). */
+pv_obj_t *pv_opened(pv_obj_t *child, const pv_obj_t *parent, const char *name);
 /* The close callbacks: tell Python (`func`), then free the handle. */
 herr_t    pv_close_handle(pv_obj_t *obj, hid_t major, const char *func);
 /* Copies a Python str (None: "") into an HDF5 name buffer, reporting its length. */
@@ -124,6 +130,9 @@ PyObject *pv_selection_to_py(hid_t space_id); /* selection tuple */
 PyObject *pv_plist_to_py(hid_t plist_id);     /* H5Pencode2 bytes */
 PyObject *pv_dcpl_to_py(hid_t dcpl_id, hid_t type_id); /* DatasetCreation kwargs */
 PyObject *pv_crt_order_to_py(hid_t cpl_id);            /* (link flags, attribute flags) */
+/* (max_compact, min_dense, est_num_entries, has_filters) of a group or file creation list */
+PyObject *pv_link_phase_to_py(hid_t gcpl_id);
+int       pv_libver_low(hid_t fapl_id);                /* H5Pget_libver_bounds' low bound */
 PyObject *pv_dcpl_encode(hid_t dcpl_id, hid_t type_id); /* H5Pencode2 bytes, minus vlen pointers */
 hid_t     pv_plist_from_py(PyObject *blob, hid_t default_class);
 PyObject *pv_str_or_none(const char *s);
@@ -148,6 +157,10 @@ int       pv_vlen_pack(hid_t type_id, PyObject *value, char *element);
 void      pv_vlen_reclaim(hid_t type_id, void *buf, size_t n);
 void      pv_vlen_set_allocator(hid_t dxpl_id); /* the caller's H5Pset_vlen_mem_manager, or malloc */
 void      pv_vlen_set_ref_file(PyObject *file); /* the file references read now point into */
+/* native.c: HDF5's native library applied to buffers (scratch in-memory file) */
+int pv_has_transform(hid_t dxpl);                   /* H5Pset_data_transform on this list? */
+int pv_apply_transform(hid_t dxpl, hid_t mem_type, void *buf, size_t n); /* in place; 0 or -1 */
+int pv_native_install(PyObject *dispatch);          /* _dispatch.native_filter_round_trip */
 /* Is `id` H5P_DEFAULT or a property list of class `cls`?  Records an error if not. */
 int pv_check_plist(hid_t id, hid_t cls, const char *what);
 /* Is the link access property list of the current API call valid?  HDF5

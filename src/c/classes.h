@@ -43,6 +43,7 @@ herr_t pv_group_close(void *obj, hid_t dxpl_id, void **req);
 herr_t pv_virtual_grow(hid_t dcpl, const char *own_file, hid_t dapl, hid_t extent);
 herr_t pv_virtual_read(hid_t dcpl, const char *own_file, hid_t dapl, hid_t extent, hid_t mem_type,
                        hid_t mem_space, hid_t file_space, hid_t dxpl, void *buf);
+herr_t pv_file_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req);
 herr_t pv_group_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req);
 herr_t pv_object_stat(pv_obj_t *o, const H5VL_loc_params_t *loc, H5G_stat_t *stat);
 

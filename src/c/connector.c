@@ -204,7 +204,7 @@ const H5VL_class_t pv_class = {
         .open     = pv_file_open,         /* H5Fopen */
         .get      = pv_file_get,          /* H5Fget_name, _intent, _obj_count, ... */
         .specific = pv_file_specific,     /* H5Fflush, H5Fis_accessible, H5Fdelete, ... */
-        .optional = pv_unsupported_optional,
+        .optional = pv_file_optional,     /* H5Fget_filesize */
         .close    = pv_file_close,        /* H5Fclose */
     },
     .group_cls = {

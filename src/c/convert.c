@@ -656,11 +656,16 @@ PyObject *pv_dcpl_to_py(hid_t dcpl, hid_t type)
             Py_DECREF(f);
         }
     }
-    res = Py_BuildValue("{s:s,s:N,s:N,s:N,s:N}", "layout",
+    H5D_alloc_time_t alloc_time = H5D_ALLOC_TIME_DEFAULT;
+
+    H5Pget_alloc_time(dcpl, &alloc_time); /* HDF5 answers with the layout's default when unset */
+    res = Py_BuildValue("{s:s,s:N,s:N,s:N,s:N,s:s}", "layout",
                         layout == H5D_CHUNKED ? "chunked" : layout == H5D_COMPACT ? "compact"
                         : layout == H5D_VIRTUAL ? "virtual" : "contiguous",
                         "chunks", chunks, "fillvalue", fill, "filters", filters ? filters : PyList_New(0),
-                        "dcpl", pv_dcpl_encode(dcpl, type));
+                        "dcpl", pv_dcpl_encode(dcpl, type), "alloc_time",
+                        alloc_time == H5D_ALLOC_TIME_EARLY ? "early"
+                        : alloc_time == H5D_ALLOC_TIME_INCR ? "incremental" : "late");
     return res;
 }
 
@@ -690,6 +695,28 @@ int pv_context_lapl_ok(void)
 
 /* (link creation order flags, attribute creation order flags) of a
  * creation property list; H5P_CRT_ORDER_TRACKED = 1, _INDEXED = 2. */
+PyObject *pv_link_phase_to_py(hid_t gcpl)
+{
+    unsigned max_compact = 8, min_dense = 6, est_num = 4, est_len = 8; /* HDF5's defaults */
+    int      nfilters = 0;
+
+    if (gcpl != H5P_DEFAULT && H5Pisa_class(gcpl, H5P_GROUP_CREATE) > 0) {
+        H5Pget_link_phase_change(gcpl, &max_compact, &min_dense);
+        H5Pget_est_link_info(gcpl, &est_num, &est_len);
+        nfilters = H5Pget_nfilters(gcpl);
+    }
+    return Py_BuildValue("(IIIO)", max_compact, min_dense, est_num, nfilters > 0 ? Py_True : Py_False);
+}
+
+int pv_libver_low(hid_t fapl)
+{
+    H5F_libver_t low = H5F_LIBVER_EARLIEST, high = H5F_LIBVER_LATEST;
+
+    if (fapl != H5P_DEFAULT && fapl >= 0)
+        H5Pget_libver_bounds(fapl, &low, &high);
+    return (int)low;
+}
+
 PyObject *pv_crt_order_to_py(hid_t cpl)
 {
     unsigned links = 0, attrs = 0;

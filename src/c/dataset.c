@@ -27,9 +27,9 @@ void *pv_dataset_create(void *obj, const H5VL_loc_params_t *loc, const char *nam
         pv_error_from_python(H5E_DATASET, "dataset_create");
     }
     else
-        res = pv_inherit(pv_obj_new(pv_call(H5E_DATASET, "dataset_create", "(ONNNNONN)", o->py, pv_str_or_none(name), spec,
+        res = pv_opened(pv_obj_new(pv_call(H5E_DATASET, "dataset_create", "(ONNNNONN)", o->py, pv_str_or_none(name), spec,
                                  extent, pv_dcpl_to_py(dcpl_id, type_id), intermediate ? Py_True : Py_False,
-                                 pv_crt_order_to_py(dcpl_id), pv_named_type_of(type_id)), H5I_DATASET), o);
+                                 pv_crt_order_to_py(dcpl_id), pv_named_type_of(type_id)), H5I_DATASET), o, name);
     if (res)
         res->apl = H5Pcopy(dapl_id == H5P_DEFAULT ? H5P_DATASET_ACCESS_DEFAULT : dapl_id);
     PV_LEAVE();
@@ -47,7 +47,8 @@ void *pv_dataset_open(void *obj, const H5VL_loc_params_t *loc, const char *name,
         return NULL;
     }
     PV_ENTER(NULL);
-    res = pv_inherit(pv_obj_new(pv_call(H5E_DATASET, "dataset_open", "(ON)", o->py, pv_str_or_none(name)), H5I_DATASET), o);
+    res = pv_opened(pv_obj_new(pv_call(H5E_DATASET, "dataset_open", "(ON)", o->py, pv_str_or_none(name)), H5I_DATASET),
+                    o, name);
     if (res)
         res->apl = H5Pcopy(dapl_id == H5P_DEFAULT ? H5P_DATASET_ACCESS_DEFAULT : dapl_id);
     PV_LEAVE();

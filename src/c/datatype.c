@@ -36,9 +36,9 @@ void *pv_datatype_commit(void *obj, const H5VL_loc_params_t *loc, const char *na
     }
     else
         /* name is NULL for H5Tcommit_anon */
-        res = pv_inherit(pv_obj_new(pv_call(H5E_DATATYPE, "datatype_commit", "(ONNNON)", o->py, pv_str_or_none(name), spec,
+        res = pv_opened(pv_obj_new(pv_call(H5E_DATATYPE, "datatype_commit", "(ONNNON)", o->py, pv_str_or_none(name), spec,
                                  pv_plist_to_py(tcpl_id == H5P_DEFAULT ? H5P_DATATYPE_CREATE_DEFAULT : tcpl_id),
-                                 intermediate ? Py_True : Py_False, pv_crt_order_to_py(tcpl_id)), H5I_DATATYPE), o);
+                                 intermediate ? Py_True : Py_False, pv_crt_order_to_py(tcpl_id)), H5I_DATATYPE), o, name);
     PV_LEAVE();
     return res;
 }
@@ -54,7 +54,8 @@ void *pv_datatype_open(void *obj, const H5VL_loc_params_t *loc, const char *name
         return NULL;
     }
     PV_ENTER(NULL);
-    res = pv_inherit(pv_obj_new(pv_call(H5E_DATATYPE, "datatype_open", "(ON)", o->py, pv_str_or_none(name)), H5I_DATATYPE), o);
+    res = pv_opened(pv_obj_new(pv_call(H5E_DATATYPE, "datatype_open", "(ON)", o->py, pv_str_or_none(name)), H5I_DATATYPE),
+                    o, name);
     PV_LEAVE();
     return res;
 }

@@ -58,9 +58,9 @@ void *pv_file_create(const char *name, unsigned flags, hid_t fcpl_id, hid_t fapl
     (void)dxpl_id, (void)req;
 
     PV_ENTER(NULL);
-    res = pv_obj_new(pv_call(H5E_FILE, "file_create", "(NINNLN)", pv_str_or_none(name), flags,
+    res = pv_obj_new(pv_call(H5E_FILE, "file_create", "(NINNLNNi)", pv_str_or_none(name), flags,
                              fapl_config(fapl_id), pv_plist_to_py(fcpl_id), (long long)fapl_id,
-                             pv_crt_order_to_py(fcpl_id)),
+                             pv_crt_order_to_py(fcpl_id), pv_link_phase_to_py(fcpl_id), pv_libver_low(fapl_id)),
                      H5I_FILE);
     keep_fapl(res, fapl_id);
     PV_LEAVE();
@@ -73,8 +73,8 @@ void *pv_file_open(const char *name, unsigned flags, hid_t fapl_id, hid_t dxpl_i
     (void)dxpl_id, (void)req;
 
     PV_ENTER(NULL);
-    res = pv_obj_new(pv_call(H5E_FILE, "file_open", "(NINL)", pv_str_or_none(name), flags,
-                             fapl_config(fapl_id), (long long)fapl_id),
+    res = pv_obj_new(pv_call(H5E_FILE, "file_open", "(NINLi)", pv_str_or_none(name), flags,
+                             fapl_config(fapl_id), (long long)fapl_id, pv_libver_low(fapl_id)),
                      H5I_FILE);
     keep_fapl(res, fapl_id);
     PV_LEAVE();
@@ -240,6 +240,31 @@ static int may_answer_probe(void)
         return 1;
     return env && !strncmp(env, H5PYVOL_NAME, strlen(H5PYVOL_NAME))
            && (env[strlen(H5PYVOL_NAME)] == '\0' || env[strlen(H5PYVOL_NAME)] == ' ');
+}
+
+/* Native-only file operations; of them H5Fget_filesize has a meaning here:
+ * the bytes the file's store holds. */
+herr_t pv_file_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req)
+{
+    pv_obj_t *o = obj;
+    PyObject *r;
+    herr_t    ret = -1;
+
+    if (args->op_type != H5VL_NATIVE_FILE_GET_SIZE)
+        return pv_unsupported_optional(obj, args, dxpl_id, req);
+    PV_ENTER(-1);
+    if ((r = pv_call(H5E_FILE, "file_size", "(O)", o->py))) {
+        unsigned long long size = PyLong_AsUnsignedLongLong(r);
+        if (PyErr_Occurred())
+            pv_error_from_python(H5E_FILE, "file_size");
+        else {
+            *((H5VL_native_file_optional_args_t *)args->args)->get_size.size = (hsize_t)size;
+            ret = 0;
+        }
+        Py_DECREF(r);
+    }
+    PV_LEAVE();
+    return ret;
 }
 
 herr_t pv_file_specific(void *obj, H5VL_file_specific_args_t *args, hid_t dxpl_id, void **req)

@@ -1,6 +1,8 @@
 /* The H5G callbacks. */
 #include "bridge.h"
 
+#include <string.h>
+
 void *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name, hid_t lcpl_id, hid_t gcpl_id,
                       hid_t gapl_id, hid_t dxpl_id, void **req)
 {
@@ -17,9 +19,9 @@ void *pv_group_create(void *obj, const H5VL_loc_params_t *loc, const char *name,
         H5Pget_create_intermediate_group(lcpl_id, &intermediate);
     PV_ENTER(NULL);
     /* name is NULL for H5Gcreate_anon */
-    res = pv_inherit(pv_obj_new(pv_call(H5E_SYM, "group_create", "(ONNON)", o->py, pv_str_or_none(name),
+    res = pv_opened(pv_obj_new(pv_call(H5E_SYM, "group_create", "(ONNONN)", o->py, pv_str_or_none(name),
                              pv_plist_to_py(gcpl_id), intermediate ? Py_True : Py_False,
-                             pv_crt_order_to_py(gcpl_id)), H5I_GROUP), o);
+                             pv_crt_order_to_py(gcpl_id), pv_link_phase_to_py(gcpl_id)), H5I_GROUP), o, name);
     PV_LEAVE();
     return res;
 }
@@ -35,7 +37,8 @@ void *pv_group_open(void *obj, const H5VL_loc_params_t *loc, const char *name, h
         return NULL;
     }
     PV_ENTER(NULL);
-    res = pv_inherit(pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP), o);
+    res = pv_opened(pv_obj_new(pv_call(H5E_SYM, "group_open", "(ON)", o->py, pv_str_or_none(name)), H5I_GROUP), o,
+                    name);
     PV_LEAVE();
     return res;
 }
@@ -70,9 +73,12 @@ herr_t pv_group_get(void *obj, H5VL_group_get_args_t *args, hid_t dxpl_id, void 
             H5G_info_t *info = args->args.get_info.ginfo;
             long long   nlinks, max_corder;
             int         mounted;
+            const char *storage;
             if ((r = pv_call(H5E_SYM, "group_info", "(ON)", o->py, pv_location(o, &args->args.get_info.loc_params)))
-                && PyArg_ParseTuple(r, "LLp", &nlinks, &max_corder, &mounted)) {
-                info->storage_type = H5G_STORAGE_TYPE_COMPACT;
+                && PyArg_ParseTuple(r, "LLps", &nlinks, &max_corder, &mounted, &storage)) {
+                info->storage_type = !strcmp(storage, "dense")          ? H5G_STORAGE_TYPE_DENSE
+                                     : !strcmp(storage, "symbol_table") ? H5G_STORAGE_TYPE_SYMBOL_TABLE
+                                                                        : H5G_STORAGE_TYPE_COMPACT;
                 info->nlinks = (hsize_t)nlinks;
                 info->max_corder = (int64_t)max_corder;
                 info->mounted = (hbool_t)mounted;

@@ -97,6 +97,10 @@ static int import_dispatch(const char *site)
         pv_error_from_python(H5E_VOL, "importing h5pyvol._dispatch");
         return -1;
     }
+    if (pv_native_install(pv_dispatch) < 0) {
+        pv_error_from_python(H5E_VOL, "installing native helpers in h5pyvol._dispatch");
+        return -1;
+    }
     return 0;
 }
 

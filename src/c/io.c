@@ -128,11 +128,12 @@ typedef struct {
     hid_t  fsel, msel;    /* effective selections, borrowed */
     size_t n, fsize, msize;
     int    same_type, dense;
-    int    vlen; /* elements hold pointers: they cross as Python values (vlen.c) */
+    int    vlen;  /* elements hold pointers: they cross as Python values (vlen.c) */
+    int    xform; /* H5Pset_data_transform: applied to the memory-type elements (native.c) */
 } io_plan_t;
 
 static int plan_io(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
-                   const void *buf, io_plan_t *p)
+                   hid_t dxpl, const void *buf, io_plan_t *p)
 {
     hssize_t nf, nm;
 
@@ -159,6 +160,8 @@ static int plan_io(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
     p->same_type = H5Tequal(p->ftype, mem_type) > 0;
     p->dense = dense_selection(p->msel);
     p->vlen = pv_has_vlen(p->ftype);
+    /* as natively, transforms apply to dataset I/O only */
+    p->xform = k == &pv_dataset_io && pv_has_transform(dxpl);
     return 0;
 }
 
@@ -224,6 +227,87 @@ static int write_elements(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p
     return ret;
 }
 
+/* Does the stored compound `ftype` have members (at any depth) that the
+ * memory compound `mtype` lacks?  Only then must a write keep stored values
+ * in the conversion's background buffer. */
+static int lacks_members(hid_t ftype, hid_t mtype)
+{
+    int i, n = H5Tget_nmembers(ftype), lacks = 0;
+
+    for (i = 0; i < n && !lacks; i++) {
+        char *name = H5Tget_member_name(ftype, (unsigned)i);
+        int   at = name ? H5Tget_member_index(mtype, name) : -1;
+        if (at < 0)
+            lacks = 1;
+        else if (H5Tget_member_class(ftype, (unsigned)i) == H5T_COMPOUND
+                 && H5Tget_member_class(mtype, (unsigned)at) == H5T_COMPOUND) {
+            hid_t fm = H5Tget_member_type(ftype, (unsigned)i), mm = H5Tget_member_type(mtype, (unsigned)at);
+            lacks = lacks_members(fm, mm);
+            H5Tclose(fm);
+            H5Tclose(mm);
+        }
+        H5free_memory(name);
+    }
+    return lacks;
+}
+
+/* Frees the variable-length data of the stored members the memory compound
+ * also has (n elements of `stride` bytes from `base`): the conversion
+ * overwrites them. */
+static void reclaim_overwritten(hid_t ftype, hid_t mtype, char *base, size_t n, size_t stride)
+{
+    int i, members = H5Tget_nmembers(ftype);
+
+    for (i = 0; i < members; i++) {
+        char  *name = H5Tget_member_name(ftype, (unsigned)i);
+        int    at = name ? H5Tget_member_index(mtype, name) : -1;
+        hid_t  fm = at < 0 ? -1 : H5Tget_member_type(ftype, (unsigned)i);
+        size_t off = H5Tget_member_offset(ftype, (unsigned)i), e;
+
+        if (fm >= 0 && H5Tget_class(fm) == H5T_COMPOUND && H5Tget_member_class(mtype, (unsigned)at) == H5T_COMPOUND) {
+            hid_t mm = H5Tget_member_type(mtype, (unsigned)at);
+            reclaim_overwritten(fm, mm, base + off, n, stride);
+            H5Tclose(mm);
+        }
+        else if (fm >= 0 && pv_has_vlen(fm)) {
+            size_t size = H5Tget_size(fm);
+            for (e = 0; e < n; e++) {
+                pv_vlen_reclaim(fm, base + e * stride + off, 1);
+                memset(base + e * stride + off, 0, size);
+            }
+        }
+        if (fm >= 0)
+            H5Tclose(fm);
+        H5free_memory(name);
+    }
+}
+
+/* The background of a conversion into the stored compound type: the stored
+ * values where the memory type lacks members (they must survive), zeros
+ * otherwise.  NULL with an error recorded on failure. */
+static void *write_background(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, hid_t mem_type, PyObject *sel)
+{
+    void *bkg = calloc(p->n, p->fsize);
+
+    if (!bkg) {
+        pv_error(H5E_RESOURCE, H5E_CANTALLOC, "cannot allocate %zu bytes", p->n * p->fsize);
+        return NULL;
+    }
+    if (H5Tget_class(mem_type) != H5T_COMPOUND || !lacks_members(p->ftype, mem_type))
+        return bkg;
+    if (p->vlen) {
+        if (read_elements(k, o, p, sel, bkg, H5P_DEFAULT) < 0)
+            goto failed;
+        reclaim_overwritten(p->ftype, mem_type, bkg, p->n, p->fsize);
+    }
+    else if (call_with_view(k, o, k->read_fn, sel, bkg, p->n * p->fsize, 1) < 0)
+        goto failed;
+    return bkg;
+failed:
+    free(bkg);
+    return NULL;
+}
+
 static size_t max_size(size_t a, size_t b)
 {
     return a > b ? a : b;
@@ -237,13 +321,13 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
     PyObject *sel = NULL;
     herr_t    ret = -1;
 
-    if (plan_io(k, o, mem_type, mem_space, file_space, buf, &p) < 0)
+    if (plan_io(k, o, mem_type, mem_space, file_space, dxpl, buf, &p) < 0)
         goto done;
     if (p.n == 0) {
         ret = 0;
         goto done;
     }
-    if (p.same_type && p.dense)
+    if (p.same_type && p.dense && !p.xform)
         target = buf;
     else if (!(target = tmp = malloc(p.n * max_size(p.fsize, p.msize)))) {
         pv_error(H5E_RESOURCE, H5E_CANTALLOC, "cannot allocate %zu bytes", p.n * max_size(p.fsize, p.msize));
@@ -285,6 +369,9 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
             else if (H5Tconvert(p.ftype, mem_type, p.n, tmp, bkg, dxpl) < 0)
                 goto convert_failed;
         }
+        /* natively the transform follows the conversion, in the memory type */
+        if (p.xform && pv_apply_transform(dxpl, mem_type, tmp, p.n) < 0)
+            goto done;
         if (p.dense)
             memcpy(buf, tmp, p.n * p.msize);
         else {
@@ -315,7 +402,7 @@ herr_t pv_io_write(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
     PyObject *sel = NULL;
     herr_t    ret = -1;
 
-    if (plan_io(k, o, mem_type, mem_space, file_space, buf, &p) < 0)
+    if (plan_io(k, o, mem_type, mem_space, file_space, dxpl, buf, &p) < 0)
         goto done;
     if (p.n == 0) {
         ret = 0;
@@ -325,7 +412,7 @@ herr_t pv_io_write(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
         pv_error_from_python(major_of(k), k->write_fn);
         goto done;
     }
-    if (p.same_type && p.dense)
+    if (p.same_type && p.dense && !p.xform)
         source = (void *)buf;
     else {
         if (!(source = tmp = malloc(p.n * max_size(p.fsize, p.msize)))) {
@@ -338,13 +425,13 @@ herr_t pv_io_write(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
             pv_error(H5E_DATASET, H5E_WRITEERROR, "cannot gather data from the memory selection");
             goto done;
         }
+        /* natively the transform precedes the conversion, in the memory type */
+        if (p.xform && pv_apply_transform(dxpl, mem_type, tmp, p.n) < 0)
+            goto done;
         if (!p.same_type) {
             /* Writing some fields of a compound: the others keep their stored values. */
-            if (H5Tget_class(p.ftype) == H5T_COMPOUND) {
-                if (!(bkg = calloc(p.n, p.fsize))
-                    || call_with_view(k, o, k->read_fn, sel, bkg, p.n * p.fsize, 1) < 0)
-                    goto done;
-            }
+            if (H5Tget_class(p.ftype) == H5T_COMPOUND && !(bkg = write_background(k, o, &p, mem_type, sel)))
+                goto done;
             if (H5Tconvert(mem_type, p.ftype, p.n, tmp, bkg, dxpl) < 0) {
                 pv_error(H5E_DATATYPE, H5E_CANTCONVERT, "cannot convert the memory type to the stored type");
                 goto done;

@@ -21,6 +21,7 @@ pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
     obj->kind = kind;
     obj->apl = H5I_INVALID_HID;
     obj->virtual_layout = -1;
+    obj->path = NULL;
     {
         static unsigned long instances;
         obj->file_instance = ++instances;
@@ -35,6 +36,23 @@ pv_obj_t *pv_inherit(pv_obj_t *child, const pv_obj_t *parent)
     return child;
 }
 
+pv_obj_t *pv_opened(pv_obj_t *child, const pv_obj_t *parent, const char *name)
+{
+    PyObject *path;
+
+    if (!pv_inherit(child, parent) || !name)
+        return child;
+    path = PyObject_CallMethod(pv_dispatch, "opened_path", "(OOs)", parent->py, parent->path ? parent->path : Py_None,
+                               name);
+    if (path && PyUnicode_Check(path))
+        child->path = path;
+    else { /* the name falls back to the object's own: no reason to fail the open */
+        Py_XDECREF(path);
+        PyErr_Clear();
+    }
+    return child;
+}
+
 void pv_obj_free(pv_obj_t *obj)
 {
     if (!obj)
@@ -42,6 +60,7 @@ void pv_obj_free(pv_obj_t *obj)
     if (obj->apl >= 0)
         H5Pclose(obj->apl);
     Py_XDECREF(obj->py);
+    Py_XDECREF(obj->path);
     PyMem_RawFree(obj);
 }
 
@@ -209,8 +228,9 @@ void *pv_object_open(void *obj, const H5VL_loc_params_t *loc, H5I_type_t *opened
     (void)dxpl_id, (void)req;
 
     PV_ENTER(NULL);
-    res = pv_inherit(pv_obj_from_pair(pv_call(H5E_OHDR, "object_open", "(ON)", o->py, pv_location(o, loc)),
-                                      opened_type), o);
+    res = pv_opened(pv_obj_from_pair(pv_call(H5E_OHDR, "object_open", "(ON)", o->py, pv_location(o, loc)),
+                                     opened_type),
+                    o, loc && loc->type == H5VL_OBJECT_BY_NAME ? loc->loc_data.loc_by_name.name : NULL);
     PV_LEAVE();
     return res;
 }
@@ -314,7 +334,8 @@ herr_t pv_object_get(void *obj, const H5VL_loc_params_t *loc, H5VL_object_get_ar
             }
             break;
         case H5VL_OBJECT_GET_NAME: /* H5Iget_name, h5py's obj.name */
-            if ((r = pv_call(H5E_OHDR, "object_name", "(ON)", o->py, pv_location(o, loc)))) {
+            if ((r = pv_call(H5E_OHDR, "object_name", "(ONO)", o->py, pv_location(o, loc),
+                             o->path ? o->path : Py_None))) {
                 if (pv_copy_name(r, args->args.get_name.buf, args->args.get_name.buf_size,
                                  args->args.get_name.name_len) == 0)
                     ret = 0;

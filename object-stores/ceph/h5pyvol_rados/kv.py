@@ -187,6 +187,21 @@ class RadosKV(KVStore):
             except rados.ObjectNotFound:
                 return False
 
+    def total_size(self, prefix: str = "") -> int:
+        """Object sizes from stat; a zarr.json counts whole, the link and
+        attribute tables it keeps in omap included."""
+        total = 0
+        for key in self.list(prefix):
+            if key.endswith(METADATA):
+                total += len(self.get(key) or b"")
+                continue
+            with self._failing_clearly("stat", key):
+                try:
+                    total += self.ioctx.stat(key)[0]
+                except rados.ObjectNotFound:  # the index names keys whose write never completed
+                    pass
+        return total
+
     def list(self, prefix: str = "") -> Iterator[str]:
         """From the file's key index (key_index.py), which may name a key
         whose write never completed: a get of it answers None."""

@@ -117,6 +117,16 @@ class S3KV(KVStore):
             raise
         return iter([o.object_name[start:] for o in objects if not o.is_dir])
 
+    def total_size(self, prefix: str = "") -> int:
+        try:  # LIST reports every object's size: no GETs
+            objects = self._retrying("LIST", lambda: list(self.client.list_objects(
+                self.bucket, prefix=self._name(prefix), recursive=True)))
+        except S3Error as exc:
+            if self._missing(exc):
+                return 0
+            raise
+        return sum(o.size or 0 for o in objects if not o.is_dir)
+
     # -- writing ----------------------------------------------------------------------
     def put(self, key, value):
         data = bytes(value)

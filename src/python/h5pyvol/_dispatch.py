@@ -40,6 +40,12 @@ class _FileState:
     # the file access list it was opened with through an external link (a
     # capsule the bridge made from the link access list), for H5Fget_access_plist
     fapl: object = None
+    libver_low: int = 0  # H5Pset_libver_bounds' low bound of the opens (H5F_LIBVER_EARLIEST: 0)
+
+
+def native_filter_round_trip(dcpl, type_spec, shape, data):
+    """Replaced by the bridge's C function when it loads this module (native.c)."""
+    raise NotImplementedError("HDF5's filters can only be applied inside the H5PyVOL plugin")
 
 
 def joined_python_host():
@@ -308,7 +314,7 @@ def _set_crt_order(obj: H5Object, crt_order) -> None:
     obj.created = int(time.time()) if (times[0] if times else True) else 0
 
 
-def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0)):
+def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0), link_phase=None, libver_low=0):
     vol = connector(config)
     mode = "w-" if flags & H5F_ACC_EXCL else "w"
     if hasattr(vol, "H5VL_python_file_create"):
@@ -316,16 +322,29 @@ def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0)):
     else:
         f = vol.create_file(name, mode)
     _set_crt_order(f, crt_order)
-    return _new_file(f, vol, name, config, H5F_ACC_RDWR, fcpl)
+    # natively a file made with a low bound of 1.8 or later has a superblock
+    # that raises the bound of every later open: it is kept with the file
+    f.libver_low = libver_low if libver_low >= H5F_LIBVER_V18 else 0
+    f = _new_file(f, vol, name, config, H5F_ACC_RDWR, fcpl)
+    _state(f).libver_low = libver_low
+    _start_link_storage(f, link_phase, libver_low, getattr(f, "track_link_corder", False))
+    return f
 
 
-def file_open(name, flags, config, fapl_id):
+def file_open(name, flags, config, fapl_id, libver_low=0):
     vol = connector(config)
     if hasattr(vol, "H5VL_python_file_open"):
         f = legacy.file_open(vol, name, flags, fapl_id)
     else:
         f = vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r")
-    return _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
+    f = _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
+    _state(f).libver_low = max(libver_low, getattr(f, "libver_low", 0) or 0, _state(f).libver_low)
+    return f
+
+
+def _libver_low(f: H5File) -> int:
+    """The low version bound new objects of an open file are made for."""
+    return max(_state(f).libver_low, getattr(f, "libver_low", 0) or 0)
 
 
 def reference_file(obj, filename):
@@ -368,6 +387,10 @@ def file_number(obj):
     return _state(_file_of(obj)).fileno
 
 
+def file_size(obj):
+    return int(_file_of(obj).size())
+
+
 def file_intent(obj):
     return _state(_file_of(obj)).intent
 
@@ -402,8 +425,30 @@ def object_file(obj):
     return _hand_out(_file_of(obj))
 
 
-def object_name(obj, loc):
-    return _locate(obj, loc).name
+def opened_path(parent, parent_path, name):
+    """The absolute path a handle opened as ``name`` from ``parent`` (whose
+    handle was opened by ``parent_path``, or None) is named by, as HDF5
+    names it: the path as given, soft links not resolved.  None if unknown."""
+    base = "" if name.startswith("/") else (parent_path if parent_path is not None else parent.name)
+    if base is None or isinstance(parent, H5Attribute):
+        return None
+    return "/" + "/".join(_parts(base + "/" + name))
+
+
+def _still_leads_to(obj: H5Object, path: str) -> bool:
+    try:
+        return _walk(_file_of(obj), path) is obj
+    except Exception:  # moved, deleted, dangling: the path no longer names it
+        return False
+
+
+def object_name(obj, loc, opened=None):
+    """H5Iget_name: the path the handle was opened by while it still leads
+    to the object (natively also through soft links), else the object's own."""
+    target = _locate(obj, loc)
+    if opened is not None and loc[0] == "self" and _still_leads_to(target, opened):
+        return opened
+    return target.name
 
 
 def object_type(obj, loc):
@@ -594,7 +639,7 @@ def object_refresh(obj):
 
 
 # -- groups ----------------------------------------------------------------------------
-def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0)):
+def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0), link_phase=None):
     _check_writable(parent)
     if name is None:  # H5Gcreate_anon
         group = parent.vol.group_class(None, file=_file_of(parent), gcpl=gcpl)
@@ -605,6 +650,7 @@ def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0)):
     if getattr(group, "gcpl", None) is None:
         group.gcpl = gcpl
     _set_crt_order(group, crt_order)
+    _start_link_storage(group, link_phase, _libver_low(_file_of(parent)), getattr(group, "track_link_corder", False))
     return _hand_out(_attach(group, parent, None))
 
 
@@ -639,7 +685,27 @@ def group_info(obj, loc):
     group = _locate(obj, loc)
     if not isinstance(group, H5Group):
         raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
-    return len(list(group.names())), getattr(group, "next_link_corder", 0), bool(getattr(group, "mounted_file", None))
+    storage = getattr(group, "link_storage", None)
+    return (len(list(group.names())), getattr(group, "next_link_corder", 0),
+            bool(getattr(group, "mounted_file", None)), storage[0] if storage else "compact")
+
+
+H5F_LIBVER_V18 = 1
+
+
+def _start_link_storage(group: H5Group, link_phase, libver_low: int, track_corder: bool) -> None:
+    """How a new group keeps its links, decided as HDF5 decides it: the
+    pre-1.8 symbol table unless the file's low version bound, creation-order
+    tracking or a link filter asks for the newer format; then compact,
+    or dense at once when the expected link count exceeds max_compact."""
+    if link_phase is None:
+        return
+    max_compact, min_dense, expected, filtered = link_phase
+    if libver_low >= H5F_LIBVER_V18 or track_corder or filtered:
+        kind = "dense" if expected > max_compact else "compact"
+    else:
+        kind = "symbol_table"
+    group.link_storage = [kind, int(max_compact), int(min_dense)]  # new groups are empty
 
 
 # -- committed datatypes -----------------------------------------------------------------
@@ -697,6 +763,8 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
     ds.named_type = named
     _use_named_type(named)
     _set_crt_order(ds, crt_order)
+    if getattr(ds.creation, "alloc_time", "late") == "early":
+        ds.allocate()
     return _hand_out(_attach(ds, parent, None))
 
 
@@ -771,6 +839,8 @@ def dataset_storage_size(ds):
 def dataset_set_extent(ds, shape):
     _check_writable(ds)
     ds.resize(tuple(shape))
+    if getattr(ds.creation, "alloc_time", "late") == "early":
+        ds.allocate()
 
 
 def dataset_read(ds, selection, view):
@@ -824,10 +894,10 @@ def dataset_write(ds, selection, view):
     _check_writable(ds)
     sel = Selection.from_c(selection)
     data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
-    if filters.scaleoffset_parameters(getattr(ds.creation, "filters", None)):  # a lossy filter
-        data = filters.values_as_stored(ds.creation.filters, data, ds.fill_value())
     if hasattr(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
+    elif filters.is_lossy(ds.creation) and ds.creation.chunks and ds.creation.dcpl and ds.shape:
+        filters.write_through_filters(ds, sel, data, ds.write, native_filter_round_trip)
     else:
         ds.write(sel, data)
 

@@ -52,6 +52,7 @@ class DatasetCreation:
     fillvalue: Optional[bytes] = None        # one element of the dataset's type, or None
     filters: list = field(default_factory=list)  # [(filter_id, flags, (cd_values...)), ...]
     dcpl: Optional[bytes] = None             # the whole list, H5Pencode2'd, for H5Dget_create_plist
+    alloc_time: str = "late"                 # "early": storage for every element at creation (H5Pset_alloc_time)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,29 @@ class UserLink:
     value: bytes
 
 
-class H5Object:
+class _InitialState:
+    """Instance state a base class keeps, made on first use.
+
+    Each class lists its state in ``_initial_state`` (name -> function of the
+    instance giving the starting value).  A subclass whose ``__init__`` skips
+    ``super().__init__()`` -- as the original H5PyVOL's examples do -- gets
+    that state when it is first needed instead of an AttributeError deep in
+    the bridge.  ``__getattr__`` only runs for names normal lookup misses, so
+    this costs nothing once the state exists."""
+
+    _initial_state: dict = {}
+
+    def __getattr__(self, attr):
+        for cls in type(self).__mro__:
+            initial = cls.__dict__.get("_initial_state", {}).get(attr)
+            if initial is not None:
+                value = initial(self)
+                self.__dict__[attr] = value  # bypasses change tracking: nothing changed yet
+                return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+
+class H5Object(_InitialState):
     """Something HDF5 hands out a handle for; it may carry attributes.
 
     Attributes live in ``self.attributes`` (a dict in creation order) unless
@@ -117,6 +140,8 @@ class H5Object:
 
     kind = "object"
     attribute_class = H5Attribute
+    _initial_state = {"name": lambda self: None, "file": lambda self: None, "token": lambda self: new_token(),
+                      "attributes": lambda self: {}, "next_attribute_corder": lambda self: 0}
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         self.name = name           # absolute path in its file, e.g. "/grp/data"
@@ -181,6 +206,8 @@ class H5Group(H5Object):
     """
 
     kind = "group"
+    _initial_state = {"links": lambda self: {}, "link_corder": lambda self: {}, "next_link_corder": lambda self: 0,
+                      "gcpl": lambda self: None, "link_storage": lambda self: None}
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
@@ -231,6 +258,7 @@ class H5Group(H5Object):
         self.next_link_corder += 1
         if isinstance(obj, H5Object):
             obj.hard_links = getattr(obj, "hard_links", 0) + 1
+        self.links_counted(len(self.links))
 
     def unlink(self, name: str) -> None:
         obj = self.links.pop(name)
@@ -239,6 +267,24 @@ class H5Group(H5Object):
         self.link_corder.pop(name, None)
         if not self.links:  # as HDF5 does, an emptied group starts counting anew
             self.next_link_corder = 0
+        self.links_counted(len(self.links))
+
+    def links_counted(self, count: int) -> None:
+        """Follows HDF5's link storage phases (H5Gget_info's storage_type) as
+        the group's link count changes: compact up to max_compact links,
+        dense beyond, compact again below min_dense (H5Pset_link_phase_change).
+        Groups of the earliest file format keep a symbol table.  Connectors
+        that override ``link``/``unlink`` call this with the new count."""
+        storage = self.link_storage
+        if not storage or storage[0] == "symbol_table":
+            return
+        kind, max_compact, min_dense = storage
+        if kind == "compact" and count > max_compact:
+            kind = "dense"
+        elif kind == "dense" and count < min_dense:
+            kind = "compact"
+        if kind != storage[0]:
+            self.link_storage = [kind, max_compact, min_dense]  # assigned: stores track changes by assignment
 
     def creation_order(self, name: str) -> int:
         """The creation-order index of link ``name`` (-1: not tracked)."""
@@ -257,6 +303,7 @@ class H5Datatype(H5Object):
     """A committed (named) datatype: an HDF5 datatype stored as an object."""
 
     kind = "datatype"
+    _initial_state = {"type_spec": lambda self: None, "tcpl": lambda self: None}
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
@@ -278,6 +325,8 @@ class H5File(H5Group):
 
     kind = "file"
     vol: "H5VOL" = None  # a plain attribute here (groups look it up through their file)
+    _initial_state = {"file": lambda self: self, "filename": lambda self: None, "mode": lambda self: "r+",
+                      "fcpl": lambda self: None}
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__("/", *args, **kwargs)
@@ -291,6 +340,22 @@ class H5File(H5Group):
     def writable(self) -> bool:
         return self.mode != "r"
 
+    def size(self) -> int:
+        """H5Fget_filesize: bytes the file's storage holds.  Default: the
+        elements and attributes of every object reachable from the root."""
+        total, seen, todo = 0, set(), [self]
+        while todo:
+            obj = todo.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            total += sum(obj.get_attribute(a).storage_size() for a in obj.attribute_names())
+            if isinstance(obj, H5Dataset):
+                total += obj.storage_size()
+            elif isinstance(obj, H5Group):
+                todo.extend(t for t in (obj.get(n) for n in obj.names()) if isinstance(t, H5Object))
+        return total
+
 
 class H5Dataset(H5Object):
     """A dataset: an n-dimensional array of ``dtype`` with extent ``shape``.
@@ -301,6 +366,9 @@ class H5Dataset(H5Object):
     """
 
     kind = "dataset"
+    _initial_state = {"dtype": lambda self: np.dtype("f8"), "shape": lambda self: None,
+                      "maxshape": lambda self: self.shape, "creation": lambda self: DatasetCreation(),
+                      "type_spec": lambda self: None}
 
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
@@ -324,6 +392,12 @@ class H5Dataset(H5Object):
     def read_into(self, selection: Selection, out: np.ndarray) -> None:
         """Fills ``out`` (shaped ``selection.mshape``); override to avoid a copy."""
         out[...] = np.asarray(self.read(selection), dtype=element_base(self.dtype)).reshape(out.shape)
+
+    def allocate(self) -> None:
+        """H5D_ALLOC_TIME_EARLY: make storage for every element now, holding
+        the fill value, so that H5Dget_space_status and H5Dget_storage_size
+        answer as natively before any write.  Called after creation and
+        after every extent change of such a dataset.  Default: nothing."""
 
     def resize(self, shape: tuple) -> None:
         """H5Dset_extent.  Default: refuse."""
@@ -367,6 +441,8 @@ class ArrayDataset(H5Dataset):
     first write (like HDF5's late allocation: a huge dataset nobody writes
     costs nothing, and reads before then see the fill value)."""
 
+    _initial_state = {"_data": lambda self: None}
+
     def __init__(self, name: Optional[str] = None, *args, **kwargs):
         super().__init__(name, *args, **kwargs)
         self._data: Optional[np.ndarray] = None
@@ -377,6 +453,9 @@ class ArrayDataset(H5Dataset):
         if self._data is None and self.shape is not None:
             self._data = self.fill_array()
         return self._data
+
+    def allocate(self) -> None:
+        self._allocate()
 
     @property
     def data(self) -> Optional[np.ndarray]:
@@ -412,13 +491,15 @@ class ArrayDataset(H5Dataset):
             self._allocate()[common] = old[common]
 
 
-class H5VOL:
+class H5VOL(_InitialState):
     """A connector.  One instance per distinct connector configuration.
 
     The constructor receives the ``key=value`` pairs of the connector info
     string as keyword arguments (values are strings).  The default file
     methods keep files in ``self.files`` for the life of the process.
     """
+
+    _initial_state = {"options": lambda self: {}, "files": lambda self: {}}
 
     file_class = H5File
     group_class = H5Group

@@ -31,7 +31,9 @@ def dataset_create(parent, name, *, dtype, shape, maxshape, creation, type_spec=
 
 
 def dataset_write(ds, selection, data):
-    ds.H5VL_python_dataset_write(H5P_DEFAULT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data, None)
+    # The original API handed over an array of the connector's own, which
+    # its examples keep (``self.array = buffer``): a copy, not HDF5's buffer.
+    ds.H5VL_python_dataset_write(H5P_DEFAULT, H5S_ALL, H5S_ALL, H5P_DEFAULT, np.array(data, copy=True), None)
 
 
 def dataset_read(ds, selection, out):

@@ -286,6 +286,19 @@ class ChunkedArray:
             chunks[index_list[n]][tuple(local.T)] = flat[rows]
         self._store_many(chunks)
 
+    def fill_missing(self, batch: int = 64) -> None:
+        """Stores the fill chunk wherever the extent has no chunk yet
+        (H5D_ALLOC_TIME_EARLY), ``batch`` chunks at a time."""
+        stored = set(self.kv.list(self.key(()) if not self.shape else self.key(()) + "/"))
+        grid = [range((n + c - 1) // c) for n, c in zip(self.shape, self.chunks)]
+        encoded = self.codec.encode(self.fill(self.chunks))
+        missing = (self.key(i) for i in itertools.product(*grid) if self.key(i) not in stored)
+        while True:
+            keys = list(itertools.islice(missing, batch))
+            if not keys:
+                return
+            self.kv.put_many([(k, encoded) for k in keys], self.executor)
+
     def resize(self, shape: tuple) -> None:
         """New extent; what falls outside it is gone (it reads as fill if the
         extent grows back), as in HDF5."""

@@ -206,6 +206,10 @@ class StoreDataset(StoreObject, H5Dataset):
         self.array.resize(tuple(shape))
         self.shape = tuple(shape)
 
+    def allocate(self) -> None:
+        if not self.null:
+            self.array.fill_missing()
+
     def storage_size(self) -> int:
         if self.null or self.node_path is None:
             return 0
@@ -241,6 +245,11 @@ class StoreFile(StoreGroup, H5File):
         self.objects[self.oid] = self
         self.node_path = ""
         self._tracking = True
+
+    def size(self) -> int:
+        """Bytes of every key the file's store holds: chunks as they are
+        written, metadata as of the last flush or close."""
+        return self.kv.total_size()
 
     def next_oid(self) -> int:
         oid = self._next_oid
@@ -424,7 +433,7 @@ def _dump(obj) -> str:
                         maxshape=None if obj.maxshape is None else list(obj.maxshape),
                         named_type=getattr(getattr(obj, "named_type", None), "node_path", None),
                         creation={"layout": creation.layout, "chunks": creation.chunks, "filters": creation.filters,
-                                  "dcpl": b64(creation.dcpl),
+                                  "dcpl": b64(creation.dcpl), "alloc_time": creation.alloc_time,
                                   "fillvalue": (b64(fill) if isinstance(fill, (bytes, bytearray)) else
                                                 None if fill is None else {"elements": elements_to_json([fill])})})
     else:
@@ -432,11 +441,13 @@ def _dump(obj) -> str:
         reserved.update(kind="file" if obj.kind == "file" else obj.kind)
         if isinstance(obj, H5Group):
             reserved.update(links=_links(obj), next_link_corder=obj.next_link_corder,
-                            track_link_corder=getattr(obj, "track_link_corder", False), gcpl=b64(obj.gcpl))
+                            track_link_corder=getattr(obj, "track_link_corder", False), gcpl=b64(obj.gcpl),
+                            link_storage=getattr(obj, "link_storage", None))
         if isinstance(obj, H5Datatype):
             reserved.update(spec=spec_to_json(obj.type_spec), tcpl=b64(obj.tcpl))
         if isinstance(obj, StoreFile):
             reserved.update(next_id=obj._next_oid, fcpl=b64(obj.fcpl), generation=obj.generation,
+                            libver_low=getattr(obj, "libver_low", 0) or 0,
                             regions=getattr(obj, "regions", None) or [])
     doc["attributes"][RESERVED] = reserved
     return json.dumps(doc, sort_keys=True)
@@ -477,6 +488,7 @@ class _Loader:
             self.f.token = _token(self.f.oid)
             self.f.fcpl = unb64(reserved.get("fcpl"))
             self.f.regions = reserved.get("regions", [])  # region references' targets
+            self.f.libver_low = reserved.get("libver_low", 0)
             self.fill_group(self.f, root, "")
         for target, path in self.named_types:
             target.named_type = self.by_path.get(path)
@@ -513,7 +525,8 @@ class _Loader:
             fill = elements_from_json(fill["elements"])[0] if isinstance(fill, dict) else unb64(fill)
             creation = DatasetCreation(layout=c.get("layout", "contiguous"),
                                        chunks=tuple(c["chunks"]) if c.get("chunks") else None, fillvalue=fill,
-                                       filters=[tuple(x) for x in c.get("filters", [])], dcpl=unb64(c.get("dcpl")))
+                                       filters=[tuple(x) for x in c.get("filters", [])], dcpl=unb64(c.get("dcpl")),
+                                       alloc_time=c.get("alloc_time", "late"))
             shape = None if reserved.get("null") else tuple(doc["shape"])
             maxshape = reserved.get("maxshape")
             maxshape = tuple(maxshape) if maxshape is not None else shape
@@ -604,6 +617,7 @@ class _Loader:
             H5Group.link(group, entry["name"], target)
             group.link_corder[entry["name"]] = entry.get("corder", 0)
         group.next_link_corder = reserved.get("next_link_corder", len(group.links))
+        group.link_storage = reserved.get("link_storage")
 
     def load_foreign(self, root):
         """A hierarchy another Zarr v3 writer made: children come from listing."""

@@ -72,6 +72,11 @@ class KVStore(ABC):
         for key in list(self.list(prefix)):
             self.delete(key)
 
+    def total_size(self, prefix: str = "") -> int:
+        """Bytes held by the keys under ``prefix`` (H5Fget_filesize).  The
+        default reads every value; backends that know sizes override it."""
+        return sum(len(self.get(key) or b"") for key in self.list(prefix))
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -143,6 +148,9 @@ class MemoryKV(KVStore):
 
     def list(self, prefix=""):
         return iter([k for k in list(self._data) if k.startswith(prefix)])
+
+    def total_size(self, prefix=""):
+        return sum(len(v) for k, v in list(self._data.items()) if k.startswith(prefix))
 
     def describe(self):
         return f"mem://{self.name}"
@@ -239,6 +247,15 @@ class DirectoryKV(KVStore):
                 key = rel + name
                 if key.startswith(prefix):
                     yield key
+
+    def total_size(self, prefix=""):
+        total = 0
+        for key in self.list(prefix):
+            try:
+                total += os.stat(self._path(key)).st_size
+            except FileNotFoundError:  # deleted since it was listed
+                pass
+        return total
 
     def delete_prefix(self, prefix):
         super().delete_prefix(prefix)
