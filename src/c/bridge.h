@@ -26,9 +26,9 @@ typedef struct pv_obj_t {
      * only those): fresh for files, inherited from the location otherwise. */
     unsigned long file_instance;
     signed char   virtual_layout; /* datasets: 1 virtual (H5Pset_virtual), 0 not, -1 not asked yet */
-    /* The absolute path this handle was opened or created by (a str), or
-     * NULL: H5Iget_name reports it, as natively, where it still leads to
-     * the object (an object opened through a soft link is named by it). */
+    /* The absolute path this handle was opened or created by, as
+     * _dispatch.opened_path describes it, or NULL: H5Iget_name reports it
+     * (natively an object opened through a soft link is named by the link). */
     PyObject *path;
 } pv_obj_t;
 

@@ -67,6 +67,9 @@ static int boot(const char *site)
     config.install_signal_handlers = 0; /* the C host owns SIGINT */
     config.parse_argv = 0;
     config.user_site_directory = 0;
+    /* this interpreter is never finalized (HDF5 may call in until the host's
+     * very end): a connector's prints must not wait in a buffer nobody flushes */
+    config.buffered_stdio = 0;
     status = PyConfig_SetBytesString(&config, &config.program_name, exe);
     if (!PyStatus_Exception(status))
         status = Py_InitializeFromConfig(&config);

@@ -42,9 +42,9 @@ pv_obj_t *pv_opened(pv_obj_t *child, const pv_obj_t *parent, const char *name)
 
     if (!pv_inherit(child, parent) || !name)
         return child;
-    path = PyObject_CallMethod(pv_dispatch, "opened_path", "(OOs)", parent->py, parent->path ? parent->path : Py_None,
-                               name);
-    if (path && PyUnicode_Check(path))
+    path = PyObject_CallMethod(pv_dispatch, "opened_path", "(OOsO)", parent->py,
+                               parent->path ? parent->path : Py_None, name, child->py);
+    if (path && path != Py_None)
         child->path = path;
     else { /* the name falls back to the object's own: no reason to fail the open */
         Py_XDECREF(path);

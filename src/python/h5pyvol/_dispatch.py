@@ -11,7 +11,7 @@ import atexit
 import itertools
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -41,6 +41,9 @@ class _FileState:
     # capsule the bridge made from the link access list), for H5Fget_access_plist
     fapl: object = None
     libver_low: int = 0  # H5Pset_libver_bounds' low bound of the opens (H5F_LIBVER_EARLIEST: 0)
+    # links moved (old path, new path) or deleted (old path, None) while
+    # open, in order: the paths handles were opened by follow them
+    renamed: list = field(default_factory=list)
 
 
 def native_filter_round_trip(dcpl, type_spec, shape, data):
@@ -73,8 +76,22 @@ def connector(config: Optional[str]) -> H5VOL:
     return vol
 
 
+# chunks of lossy-filtered datasets not filtered yet, by id(dataset) (filters.py)
+_lossy: dict[int, "filters.LossyChunks"] = {}
+
+
+def _filter_pending(f: Optional[H5File] = None, ds: Optional[H5Dataset] = None) -> None:
+    """Chunks leave the emulated chunk cache: of one dataset, of every
+    dataset of a file, or of all (HDF5 shutting down)."""
+    for key, chunks in list(_lossy.items()):
+        if (ds is None or chunks.ds is ds) and (f is None or _file_of(chunks.ds) is f):
+            del _lossy[key]
+            chunks.flush()
+
+
 def terminate():
     """HDF5 or the Python host is shutting down."""
+    _filter_pending()
     for vol in list(_connectors.values()):
         vol.terminate()
 
@@ -112,8 +129,10 @@ def object_close(obj: H5Object):
     state = _state(f)
     handles = getattr(obj, "_h5pyvol_handles", 1)
     if handles == 1 and obj is not f:
+        _filter_pending(ds=obj)
         obj.close()
     if state.handles == 1:
+        _filter_pending(f)
         f.close()
     obj._h5pyvol_handles = handles - 1
     state.handles -= 1
@@ -396,6 +415,7 @@ def file_intent(obj):
 
 
 def file_flush(obj):
+    _filter_pending(_file_of(obj))
     _file_of(obj).flush()
 
 
@@ -425,30 +445,55 @@ def object_file(obj):
     return _hand_out(_file_of(obj))
 
 
-def opened_path(parent, parent_path, name):
-    """The absolute path a handle opened as ``name`` from ``parent`` (whose
-    handle was opened by ``parent_path``, or None) is named by, as HDF5
-    names it: the path as given, soft links not resolved.  None if unknown."""
-    base = "" if name.startswith("/") else (parent_path if parent_path is not None else parent.name)
-    if base is None or isinstance(parent, H5Attribute):
+def opened_path(parent, parent_path, name, opened=None):
+    """The path a handle opened as ``name`` from ``parent`` (whose handle
+    has ``parent_path``, or None) is named by, as HDF5 names it: the path as
+    given, soft links not resolved.  Returned as (path, how many renames of
+    the file it has seen); None if unknown, or if an external link led to
+    ``opened`` (natively named by its path in its own file)."""
+    if isinstance(parent, H5Attribute) or (opened is not None and _file_of(opened) is not _file_of(parent)):
         return None
-    return "/" + "/".join(_parts(base + "/" + name))
+    if parent_path is not None:
+        base = _current_path(parent, parent_path)
+    else:
+        base = parent.name if not isinstance(parent, H5File) else "/"
+    if name.startswith("/"):
+        base = ""
+    if base is None:
+        return None
+    return "/" + "/".join(_parts(base + "/" + name)), len(_state(_file_of(parent)).renamed)
 
 
-def _still_leads_to(obj: H5Object, path: str) -> bool:
-    try:
-        return _walk(_file_of(obj), path) is obj
-    except Exception:  # moved, deleted, dangling: the path no longer names it
-        return False
+def _current_path(obj: H5Object, opened) -> Optional[str]:
+    """A handle's path after the links moved or deleted since it was
+    opened, as HDF5 renames open objects (H5G_name_replace): a move renames
+    paths below the link, a delete leaves them without a name -- natively
+    only for handles of the moved object's kind (all kinds for a soft link)."""
+    path, seen = opened
+    kind = _kind(obj)
+    for old, new, of_kind in _state(_file_of(obj)).renamed[seen:]:
+        if (of_kind is None or of_kind == kind) and (path == old or path.startswith(old + "/")):
+            if new is None:
+                return None
+            path = new + path[len(old):]
+    return path
+
+
+def _renamed(group: H5Group, name: str, new_path: Optional[str], target) -> None:
+    old = H5Group._child_path(group, name)
+    kind = _kind(target) if isinstance(target, H5Object) else None
+    _state(_file_of(group)).renamed.append((old, new_path, kind))
 
 
 def object_name(obj, loc, opened=None):
-    """H5Iget_name: the path the handle was opened by while it still leads
-    to the object (natively also through soft links), else the object's own."""
+    """H5Iget_name: the path the handle was opened by, kept up to date with
+    moves; without one (or after its link was deleted) the object's own."""
     target = _locate(obj, loc)
-    if opened is not None and loc[0] == "self" and _still_leads_to(target, opened):
-        return opened
-    return target.name
+    if opened is not None and loc[0] == "self" and not isinstance(target, H5File):
+        path = _current_path(target, opened)
+        if path is not None:
+            return path
+    return "/" if isinstance(target, H5File) else target.name
 
 
 def object_type(obj, loc):
@@ -631,6 +676,7 @@ def _fill_copy(source: H5Object, new: H5Object, flags: int, copied: dict, depth:
 
 
 def object_flush(obj):
+    _filter_pending(ds=obj)
     obj.flush()
 
 
@@ -897,7 +943,10 @@ def dataset_write(ds, selection, view):
     if hasattr(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
     elif filters.is_lossy(ds.creation) and ds.creation.chunks and ds.creation.dcpl and ds.shape:
-        filters.write_through_filters(ds, sel, data, ds.write, native_filter_round_trip)
+        chunks = _lossy.get(id(ds))
+        if chunks is None:
+            chunks = _lossy[id(ds)] = filters.LossyChunks(ds, native_filter_round_trip)
+        chunks.write(sel, data)
     else:
         ds.write(sel, data)
 
@@ -980,6 +1029,8 @@ def link_move(src, loc1, dst, loc2, intermediate):
     group, name, target = _link_to_copy(src, loc1, dst)
     new_group, new_name = _new_link(dst, loc2, intermediate, target)
     group.unlink(name)
+    new_path = H5Group._child_path(new_group, new_name) if _file_of(new_group) is _file_of(group) else None
+    _renamed(group, name, new_path, target)
     if isinstance(target, H5Object) and target.name == H5Group._child_path(group, name):
         _rename_tree(target, target.name, H5Group._child_path(new_group, new_name))
 
@@ -1012,6 +1063,7 @@ def link_delete(obj, loc):
     group, name = _link_target(obj, loc)
     target = group.get(name)  # KeyError for a missing link
     group.unlink(name)
+    _renamed(group, name, None, target)
     path = H5Group._child_path(group, name)
     if isinstance(target, H5Object) and target.name == path:
         _rename_tree(target, path, None)  # open handles of it have no name any more

@@ -340,6 +340,9 @@ class H5File(H5Group):
     def writable(self) -> bool:
         return self.mode != "r"
 
+    def _child_path(self, name: str) -> str:
+        return "/" + name  # the root group is "/" whatever a subclass calls its file
+
     def size(self) -> int:
         """H5Fget_filesize: bytes the file's storage holds.  Default: the
         elements and attributes of every object reachable from the root."""
