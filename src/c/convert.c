@@ -3,7 +3,7 @@
  *
  * Datatypes travel as "type spec" tuples, the one format both sides know
  * (h5pyvol/types.py turns them into numpy dtypes and back):
- *   ("int", size, signed, order)      ("float", size, order[, layout])
+ *   ("int", size, signed, order[, precision, offset])      ("float", size, order[, layout])
  *     layout, only for a float that is not the standard one of its size:
  *     (precision, offset, spos, epos, esize, mpos, msize, ebias, norm, inpad)
  *   ("bitfield", size, order)         ("opaque", size, tag)
@@ -42,9 +42,16 @@ PyObject *pv_type_to_py(hid_t t)
     PyObject   *res = NULL;
 
     switch (cls) {
-        case H5T_INTEGER:
-            return Py_BuildValue("(snOs)", "int", (Py_ssize_t)size,
-                                 H5Tget_sign(t) == H5T_SGN_NONE ? Py_False : Py_True, order_str(t));
+        case H5T_INTEGER: {
+            size_t precision = H5Tget_precision(t);
+            int    offset = H5Tget_offset(t);
+            PyObject *sign = H5Tget_sign(t) == H5T_SGN_NONE ? Py_False : Py_True;
+            if (precision == size * 8 && offset == 0)
+                return Py_BuildValue("(snOs)", "int", (Py_ssize_t)size, sign, order_str(t));
+            /* fewer significant bits (H5Tset_precision, the N-bit filter's types) */
+            return Py_BuildValue("(snOsni)", "int", (Py_ssize_t)size, sign, order_str(t), (Py_ssize_t)precision,
+                                 offset);
+        }
         case H5T_FLOAT: {
             PyObject *layout = float_layout(t);
             if (!layout)
@@ -251,9 +258,19 @@ hid_t pv_type_from_py(PyObject *spec)
         return H5I_INVALID_HID;
     }
     if (SPEC_IS("int")) {
-        if (!PyArg_ParseTuple(spec, "snps", &kind, &size, &flag, &order))
+        Py_ssize_t precision = 0;
+        int        offset = 0;
+        hid_t      t;
+        if (!PyArg_ParseTuple(spec, "snps|ni", &kind, &size, &flag, &order, &precision, &offset))
             return H5I_INVALID_HID;
-        return int_type(size, flag, order);
+        t = int_type(size, flag, order);
+        if (t >= 0 && precision > 0 && (H5Tset_offset(t, 0) < 0 || H5Tset_precision(t, (size_t)precision) < 0
+                                        || H5Tset_offset(t, (size_t)offset) < 0)) {
+            H5Tclose(t);
+            PyErr_Format(PyExc_ValueError, "bad integer precision %zd / offset %d", precision, offset);
+            return H5I_INVALID_HID;
+        }
+        return t;
     }
     if (SPEC_IS("float")) {
         PyObject *layout = NULL;

@@ -308,6 +308,83 @@ failed:
     return NULL;
 }
 
+/* Is `t` a reference of HDF5's first kind (hobj_ref_t / hdset_reg_ref_t),
+ * at the top level (1) or inside a compound or array (2)? */
+static int old_reference(hid_t t)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    int         found = 0, i, n;
+    hid_t       sub;
+
+    if (cls == H5T_REFERENCE)
+        return H5Tequal(t, H5T_STD_REF_OBJ) > 0 || H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
+    if (cls == H5T_ARRAY) {
+        sub = H5Tget_super(t);
+        found = old_reference(sub) ? 2 : 0;
+        H5Tclose(sub);
+    }
+    else if (cls == H5T_COMPOUND)
+        for (i = 0, n = H5Tget_nmembers(t); i < n && !found; i++) {
+            sub = H5Tget_member_type(t, (unsigned)i);
+            found = old_reference(sub) ? 2 : 0;
+            H5Tclose(sub);
+        }
+    return found;
+}
+
+/* Does `t` hold H5R_ref_t references (H5T_STD_REF), at any depth? */
+static int new_reference(hid_t t)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    int         found = 0, i, n;
+    hid_t       sub;
+
+    if (cls == H5T_REFERENCE)
+        return H5Tequal(t, H5T_STD_REF) > 0;
+    if (cls == H5T_ARRAY || cls == H5T_VLEN) {
+        sub = H5Tget_super(t);
+        found = new_reference(sub);
+        H5Tclose(sub);
+    }
+    else if (cls == H5T_COMPOUND)
+        for (i = 0, n = H5Tget_nmembers(t); i < n && !found; i++) {
+            sub = H5Tget_member_type(t, (unsigned)i);
+            found = new_reference(sub);
+            H5Tclose(sub);
+        }
+    return found;
+}
+
+/* Stored first-kind references read as H5R_ref_t: HDF5's conversion
+ * needs the native file the references point into (it crashes without
+ * one), so the elements are described in Python and rebuilt here. */
+static int read_old_references(const pv_io_kind_t *k, pv_obj_t *o, const io_plan_t *p, PyObject *sel, char *raw,
+                               char *target)
+{
+    int        region = H5Tequal(p->ftype, H5T_STD_REF_DSETREG) > 0, ret = 0;
+    PyObject  *items;
+    Py_ssize_t i;
+
+    if (call_with_view(k, o, k->read_fn, sel, raw, p->n * p->fsize, 1) < 0)
+        return -1;
+    items = PyObject_CallMethod(pv_dispatch, "old_references", "(Oy#O)", o->py, raw, (Py_ssize_t)(p->n * p->fsize),
+                                region ? Py_True : Py_False);
+    if (!items || !PyList_Check(items) || (size_t)PyList_GET_SIZE(items) != p->n) {
+        Py_XDECREF(items);
+        pv_error_from_python(H5E_DATATYPE, "old_references");
+        return -1;
+    }
+    memset(target, 0, p->n * sizeof(H5R_ref_t));
+    pv_vlen_set_ref_file(o->py);
+    for (i = 0; ret == 0 && i < (Py_ssize_t)p->n; i++)
+        ret = pv_vlen_pack(H5T_STD_REF, PyList_GET_ITEM(items, i), target + (size_t)i * sizeof(H5R_ref_t));
+    pv_vlen_set_ref_file(NULL);
+    if (ret < 0)
+        pv_error_from_python(H5E_DATATYPE, "old_references");
+    Py_DECREF(items);
+    return ret;
+}
+
 static size_t max_size(size_t a, size_t b)
 {
     return a > b ? a : b;
@@ -335,6 +412,35 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
     }
     if (!(sel = pv_selection_to_py(p.fsel))) {
         pv_error_from_python(major_of(k), k->read_fn);
+        goto done;
+    }
+    if (!p.same_type && new_reference(mem_type) && old_reference(p.ftype)) {
+        void *raw;
+        if (old_reference(p.ftype) == 2 || H5Tequal(mem_type, H5T_STD_REF) <= 0) {
+            pv_error(H5E_DATATYPE, H5E_UNSUPPORTED,
+                     "H5PyVOL cannot convert stored H5T_STD_REF_OBJ/H5T_STD_REF_DSETREG references inside compound "
+                     "or array types to H5T_STD_REF; read them as stored");
+            goto done;
+        }
+        if (!(raw = malloc(p.n * p.fsize))) {
+            pv_error(H5E_RESOURCE, H5E_CANTALLOC, "cannot allocate %zu bytes", p.n * p.fsize);
+            goto done;
+        }
+        ret = read_old_references(k, o, &p, sel, raw, tmp);
+        free(raw);
+        if (ret < 0)
+            goto done;
+        ret = -1;
+        if (p.dense)
+            memcpy(buf, tmp, p.n * p.msize);
+        else {
+            scatter_src_t src = {tmp, p.n * p.msize};
+            if (H5Dscatter(scatter_source, &src, mem_type, p.msel, buf) < 0) {
+                pv_error(H5E_DATASET, H5E_READERROR, "cannot scatter data into the memory selection");
+                goto done;
+            }
+        }
+        ret = 0;
         goto done;
     }
     if (p.vlen) {

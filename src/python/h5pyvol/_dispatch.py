@@ -852,6 +852,27 @@ def region_register(obj, token: bytes, space: bytes) -> int:
     return len(table) - 1
 
 
+def old_references(obj, raw: bytes, region: bool) -> list:
+    """Stored hobj_ref_t (8 bytes: the target's token) or hdset_reg_ref_t
+    (12: token and region table index) elements as the values C packs into
+    H5R_ref_t (HDF5's own conversion needs a native file)."""
+    f = _file_of(obj.owner if isinstance(obj, H5Attribute) else obj)
+    size = 12 if region else 8
+    values = []
+    for at in range(0, len(raw), size):
+        element = raw[at:at + size]
+        if not any(element):
+            values.append(("null",))
+            continue
+        target = _by_token(f, element[:8].ljust(16, b"\0"))
+        if region:
+            _, space = region_lookup(f, int.from_bytes(element[8:12], "little"))
+            values.append(("region", str(f.filename), target.name, space))
+        else:
+            values.append(("object", str(f.filename), target.name))
+    return values
+
+
 def region_lookup(obj, index: int) -> tuple[bytes, bytes]:
     table = getattr(_file_of(obj), "regions", None) or []
     if not 0 <= index < len(table):

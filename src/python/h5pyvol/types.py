@@ -17,7 +17,7 @@ def dtype_from_spec(spec) -> np.dtype:
     """The numpy dtype a connector stores for an HDF5 datatype."""
     kind = spec[0]
     if kind == "int":
-        _, size, signed, order = spec
+        size, signed, order = spec[1:4]  # precision and offset may follow: numpy keeps the whole bytes
         return np.dtype(f"{order}{'i' if signed else 'u'}{size}")
     if kind == "float":
         if len(spec) > 3:  # a custom bit layout numpy has no type for: its bytes
@@ -170,4 +170,8 @@ def encode_element(spec, value):
     if kind == "array" and has_vlen(spec):
         flat = np.asarray(value, dtype=object).reshape(-1) if not _is_empty(value) else [None] * int(np.prod(spec[1]))
         return [encode_element(spec[2], v) for v in flat]
-    return np.asarray(value, dtype=dtype_from_spec(spec)).tobytes()
+    dtype = dtype_from_spec(spec)
+    if dtype.subdtype:  # numpy would broadcast each value over an array type's dims
+        base, dims = dtype.subdtype
+        return np.asarray(value, dtype=base).reshape(dims).tobytes()
+    return np.asarray(value, dtype=dtype).tobytes()

@@ -6,6 +6,7 @@ Keys are "/"-separated strings relative to the store's root, such as
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import threading
@@ -168,6 +169,13 @@ class DirectoryKV(KVStore):
 
     def foreign_object(self) -> bool:
         return os.path.lexists(self.root) and not os.path.isdir(self.root)
+
+    def prepare_create(self) -> None:
+        # as natively, a file is created in a directory that exists, never
+        # with its parents: a typo in a path must not become new directories
+        parent = os.path.dirname(self.root)
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(errno.ENOENT, f"unable to create file: directory {parent!r} does not exist")
 
     def remove_foreign_object(self) -> None:
         if self.foreign_object():
