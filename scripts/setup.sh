@@ -16,6 +16,8 @@ need_apt pkg-config ninja-build cmake gcc dpkg-dev zlib1g-dev
     || need_apt python3-dev
 hdf5_prefix=$(bash "$here/hdf5.sh" | tail -1)
 export PKG_CONFIG_PATH="$hdf5_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# HDF5's own example programs, which tests/test_corpus.py runs (cached too)
+bash "$here/hdf5_examples.sh" >/dev/null
 
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then

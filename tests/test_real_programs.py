@@ -246,3 +246,23 @@ def test_scale_offset_partial_writes(run_py, connector):
     native = run_py(SCALEOFFSET, connector=None)
     ours = run_py(SCALEOFFSET, connector=connector)
     assert_same(native, ours)
+
+
+# found by the corpus: array members beside variable-length ones
+ARRAY_MEMBERS = """
+import h5py, numpy as np
+dt = np.dtype([("name", h5py.string_dtype()), ("where", "<f8", (3,)), ("ids", ">i2", (2, 2))])
+with h5py.File("arrays.h5", "w") as f:
+    f["d"] = np.array([("a", [1, 2, 3], [[1, 2], [3, 4]]), ("b", [4, 5, 6], [[5, 6], [7, 8]])], dtype=dt)
+    f.attrs.create("a", f["d"][...])
+with h5py.File("arrays.h5", "r") as f:
+    print(f["d"][...].tolist(), f.attrs["a"].tolist())
+"""
+
+
+@pytest.mark.parametrize("connector", [STORE, MEMORY], ids=["store", "memory"])
+def test_array_members_beside_vlen_members(run_py, connector):
+    native = run_py(ARRAY_MEMBERS, connector=None)
+    ours = run_py(ARRAY_MEMBERS, connector=connector)
+    assert_same(native, ours)
+    assert "array([4., 5., 6.])" in ours.stdout

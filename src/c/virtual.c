@@ -170,30 +170,50 @@ herr_t pv_virtual_grow(hid_t dcpl, const char *own_file, hid_t dapl, hid_t exten
 {
     hsize_t dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
     hsize_t start[H5S_MAX_RANK], stride[H5S_MAX_RANK], count[H5S_MAX_RANK], block[H5S_MAX_RANK];
+    hsize_t first_missing[H5S_MAX_RANK];
     size_t  n = 0, i;
-    int     rank = H5Sget_simple_extent_dims(extent, dims, maxdims), grown = 0;
+    int     rank = H5Sget_simple_extent_dims(extent, dims, maxdims), grown = 0, d;
+    H5D_vds_view_t view = H5D_VDS_LAST_AVAILABLE;
 
     if (rank < 0 || H5Pget_virtual_count(dcpl, &n) < 0)
         return -1;
+    if (dapl >= 0)
+        H5Pget_virtual_view(dapl, &view);
+    for (d = 0; d < rank; d++)
+        first_missing[d] = HSIZE_UNDEF;
     for (i = 0; i < n; i++) {
         hid_t vspace = H5Pget_virtual_vspace(dcpl, i), srcspace = H5Pget_virtual_srcspace(dcpl, i), file, dset;
-        int   d = vspace >= 0 ? unlimited_dim(vspace, start, stride, count, block) : -1;
+        hsize_t reach = 0, next = 0; /* where its data ends; where its first missing block begins */
 
+        d = vspace >= 0 ? unlimited_dim(vspace, start, stride, count, block) : -1;
         if (d >= 0 && (dset = open_source(dcpl, i, own_file, dapl, &file)) >= 0) {
             hsize_t blocks = source_blocks(dset, srcspace);
-            hsize_t reach = blocks ? start[d] + (blocks - 1) * stride[d] + block[d] : 0;
-            if (reach > dims[d]) {
+            reach = blocks ? start[d] + (blocks - 1) * stride[d] + block[d] : 0;
+            next = start[d] + blocks * stride[d];
+            H5Dclose(dset);
+            H5Fclose(file);
+        }
+        if (d >= 0) {
+            /* H5D_VDS_FIRST_MISSING: the extent ends where the first block any
+             * mapping lacks would begin */
+            if (next < first_missing[d])
+                first_missing[d] = next;
+            if (view == H5D_VDS_LAST_AVAILABLE && reach > dims[d]) {
                 dims[d] = reach;
                 grown = 1;
             }
-            H5Dclose(dset);
-            H5Fclose(file);
         }
         if (vspace >= 0)
             H5Sclose(vspace);
         if (srcspace >= 0)
             H5Sclose(srcspace);
     }
+    if (view == H5D_VDS_FIRST_MISSING)
+        for (d = 0; d < rank; d++)
+            if (first_missing[d] != HSIZE_UNDEF && first_missing[d] > dims[d]) {
+                dims[d] = first_missing[d];
+                grown = 1;
+            }
     return grown ? H5Sset_extent_simple(extent, rank, dims, maxdims) : 0;
 }
 

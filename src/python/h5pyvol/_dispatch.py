@@ -603,6 +603,23 @@ def _copied_references(values: np.ndarray, source: H5Object, target: H5Object, f
     return out
 
 
+def _copied_values(values, spec, source: H5Object, target: H5Object, flags: int, copied: dict):
+    """Elements as a copy holds them: object references expanded when asked;
+    references copied into another file without expanding are NULL there,
+    as natively."""
+    if _expanding(spec, flags):
+        return _copied_references(np.asarray(values), source, target, flags, copied)
+    if _file_of(source) is not _file_of(target):
+        if spec in (OBJECT_REFERENCE_SPEC, ("reference", "region")):
+            return np.zeros_like(np.asarray(values))
+        if spec == ("reference", "ref"):
+            cleared = np.empty(np.shape(values), dtype=object)
+            for index in np.ndindex(cleared.shape):
+                cleared[index] = ("null",)
+            return cleared
+    return values
+
+
 def _expanding(spec, flags: int) -> bool:
     return bool(flags & H5O_COPY_EXPAND_REFERENCE_FLAG) and spec == OBJECT_REFERENCE_SPEC
 
@@ -616,10 +633,7 @@ def _copy_attributes(source: H5Object, target: H5Object, flags: int, copied: Opt
         new = target.create_attribute(name, dtype=attr.dtype, shape=attr.shape, type_spec=spec,
                                       acpl=getattr(attr, "acpl", None))
         if attr.shape is not None:
-            values = attr.read()
-            if _expanding(spec, flags):
-                values = _copied_references(np.asarray(values), source, target, flags, copied)
-            new.write(values)
+            new.write(_copied_values(attr.read(), spec, source, target, flags, copied))
 
 
 def _copy_object(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int) -> H5Object:
@@ -628,9 +642,8 @@ def _copy_object(source: H5Object, group: H5Group, name: str, flags: int, copied
         new = group.create_dataset(name, dtype=source.dtype, shape=source.shape, maxshape=source.maxshape,
                                    creation=source.creation, type_spec=dataset_type(source))
         if source.shape is not None:
-            values = source.read(Selection.all(source.shape))
-            if _expanding(dataset_type(source), flags):
-                values = _copied_references(values, source, group, flags, copied)
+            values = _copied_values(source.read(Selection.all(source.shape)), dataset_type(source), source, group,
+                                    flags, copied)
             new.write(Selection.all(source.shape), values)
     elif isinstance(source, H5Group):
         new = group.create_group(name)
