@@ -636,15 +636,43 @@ def _copy_attributes(source: H5Object, target: H5Object, flags: int, copied: Opt
             new.write(_copied_values(attr.read(), spec, source, target, flags, copied))
 
 
+COPY_SLAB_BYTES = 64 << 20
+
+
+def _has_storage(ds: H5Dataset) -> bool:
+    """Has anything been written?  Natively H5Ocopy copies allocated storage
+    only: a never-written dataset (all fill value) copies as one."""
+    try:
+        return ds.storage_size() > 0
+    except NotImplementedError:
+        return True
+
+
+def _slabs(ds: H5Dataset):
+    """The dataset's extent as selections of at most COPY_SLAB_BYTES along
+    its first dimension (one for scalars): a copy never holds it whole."""
+    shape = tuple(ds.shape)
+    if not shape or 0 in shape:
+        yield Selection.all(shape)
+        return
+    row = max(1, int(np.prod(shape[1:], dtype=np.int64)) * max(ds.dtype.itemsize, 1))
+    step = max(1, COPY_SLAB_BYTES // row)
+    rank = len(shape)
+    for start in range(0, shape[0], step):
+        size = (min(step, shape[0] - start),) + shape[1:]
+        yield Selection("hyperslab", shape, start=(start,) + (0,) * (rank - 1), stride=(1,) * rank,
+                        count=(1,) * rank, block=size)
+
+
 def _copy_object(source: H5Object, group: H5Group, name: str, flags: int, copied: dict, depth: int) -> H5Object:
     """A copy of source linked as group/name."""
     if isinstance(source, H5Dataset):
         new = group.create_dataset(name, dtype=source.dtype, shape=source.shape, maxshape=source.maxshape,
                                    creation=source.creation, type_spec=dataset_type(source))
-        if source.shape is not None:
-            values = _copied_values(source.read(Selection.all(source.shape)), dataset_type(source), source, group,
-                                    flags, copied)
-            new.write(Selection.all(source.shape), values)
+        if source.shape is not None and _has_storage(source):
+            for part in _slabs(source):
+                values = _copied_values(source.read(part), dataset_type(source), source, group, flags, copied)
+                new.write(part, values)
     elif isinstance(source, H5Group):
         new = group.create_group(name)
         new.gcpl = getattr(source, "gcpl", None)
