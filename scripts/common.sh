@@ -28,3 +28,20 @@ need_apt() {
     apt_update_once
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
+
+# Debian's hdf5 $HDF5_DEB_VERSION source package, unpacked into $1/src
+# (Debian 12 ships HDF5 1.10; newer suites carry 1.14 as source).
+hdf5_source() {
+    local work=$1 src_list=/etc/apt/sources.list.d/h5pyvol-hdf5-src.list
+    need_apt dpkg-dev
+    if [ ! -f "$src_list" ]; then
+        as_root tee "$src_list" >/dev/null <<LIST
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
+LIST
+        apt_update_once force
+    fi
+    rm -rf "$work" && mkdir -p "$work"
+    ( cd "$work" && apt-get source --download-only "hdf5=$HDF5_DEB_VERSION" >/dev/null \
+        && dpkg-source --no-check -x ./*.dsc src >/dev/null )
+}

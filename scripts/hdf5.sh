@@ -21,21 +21,9 @@ if [ -f "$prefix/.complete" ]; then
 fi
 
 log "building HDF5 $HDF5_DEB_VERSION from Debian's source package (about 5 minutes)"
-need_apt dpkg-dev cmake ninja-build zlib1g-dev pkg-config
-src_list=/etc/apt/sources.list.d/h5pyvol-hdf5-src.list
-if [ ! -f "$src_list" ]; then
-    # Debian 12 ships HDF5 1.10; newer Debian suites carry 1.14 as source.
-    cat > "$src_list" <<LIST
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
-LIST
-    apt_update_once force
-fi
-
+need_apt cmake ninja-build zlib1g-dev pkg-config
 work="$CACHE/build/hdf5-$HDF5_DEB_VERSION"
-rm -rf "$work" && mkdir -p "$work"
-( cd "$work" && apt-get source --download-only "hdf5=$HDF5_DEB_VERSION" >/dev/null \
-    && dpkg-source --no-check -x ./*.dsc src >/dev/null )
+hdf5_source "$work"
 cmake -S "$work/src" -B "$work/build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$prefix" \

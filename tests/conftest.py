@@ -73,6 +73,18 @@ def assert_no_crash(result: Result):
 
 
 @pytest.fixture(scope="session")
+def examples() -> Path:
+    """HDF5's example programs (HDF5Examples/ of Debian's hdf5 source
+    package, scripts/hdf5_examples.sh); fails, never skips, without them."""
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "hdf5_examples.sh")], capture_output=True, text=True)
+    assert proc.returncode == 0, f"scripts/hdf5_examples.sh failed:\n{proc.stderr}"
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    for example in ("C/H5D/h5ex_d_rdwr.c", "C/H5T/h5ex_t_cmpd.c", "PYTHON/h5_crtdat.py"):
+        assert (path / example).exists(), f"no {example} in {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
 def build_c(tmp_path_factory):
     """Compiles a C program from tests/c or examples with HDF5's h5cc; cached per session."""
     out = tmp_path_factory.mktemp("cbin")

@@ -37,14 +37,13 @@ import difflib
 import os
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TESTS, Result, assert_no_crash, run, vol_env
+from conftest import TESTS, Result, assert_no_crash, run, vol_env
 from h5pyvol.paths import hdf5_prefix
 
 CONNECTOR = "H5PyVOL"  # the default connector: the directory store
@@ -173,17 +172,6 @@ class Comparison:
 
 
 # ---------------------------------------------------------------- running
-
-
-@pytest.fixture(scope="session")
-def examples() -> Path:
-    """HDF5's examples; fails (never skips) when they cannot be had."""
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "hdf5_examples.sh")], capture_output=True, text=True)
-    assert proc.returncode == 0, f"scripts/hdf5_examples.sh failed:\n{proc.stderr}"
-    path = Path(proc.stdout.strip().splitlines()[-1])
-    assert (path / "C" / "H5D" / "h5ex_d_rdwr.c").exists(), f"no HDF5 examples in {path}"
-    assert (path / "PYTHON" / "h5_crtdat.py").exists(), f"no h5py examples in {path}"
-    return path
 
 
 def tool(name: str) -> str:

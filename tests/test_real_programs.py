@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import CONNECTORS, ROOT, assert_no_crash, run, vol_env
+from conftest import CONNECTORS, assert_no_crash, run, vol_env
 from h5pyvol.paths import hdf5_prefix
 
 STORE = "H5PyVOL"
 MEMORY = "H5PyVOL connector=memory"
-
-
-@pytest.fixture(scope="session")
-def examples() -> Path:
-    """HDF5's example programs (HDF5Examples/ of the source package)."""
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "hdf5_examples.sh")], capture_output=True, text=True)
-    assert proc.returncode == 0, f"scripts/hdf5_examples.sh failed:\n{proc.stderr}"
-    path = Path(proc.stdout.strip().splitlines()[-1])
-    assert (path / "C" / "H5T" / "h5ex_t_cmpd.c").exists(), f"no HDF5 examples in {path}"
-    return path
 
 
 @pytest.fixture

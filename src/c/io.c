@@ -308,48 +308,35 @@ failed:
     return NULL;
 }
 
-/* Is `t` a reference of HDF5's first kind (hobj_ref_t / hdset_reg_ref_t),
- * at the top level (1) or inside a compound or array (2)? */
-static int old_reference(hid_t t)
+static int is_old_reference(hid_t t)
 {
-    H5T_class_t cls = H5Tget_class(t);
-    int         found = 0, i, n;
-    hid_t       sub;
-
-    if (cls == H5T_REFERENCE)
-        return H5Tequal(t, H5T_STD_REF_OBJ) > 0 || H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
-    if (cls == H5T_ARRAY) {
-        sub = H5Tget_super(t);
-        found = old_reference(sub) ? 2 : 0;
-        H5Tclose(sub);
-    }
-    else if (cls == H5T_COMPOUND)
-        for (i = 0, n = H5Tget_nmembers(t); i < n && !found; i++) {
-            sub = H5Tget_member_type(t, (unsigned)i);
-            found = old_reference(sub) ? 2 : 0;
-            H5Tclose(sub);
-        }
-    return found;
+    return H5Tequal(t, H5T_STD_REF_OBJ) > 0 || H5Tequal(t, H5T_STD_REF_DSETREG) > 0;
 }
 
-/* Does `t` hold H5R_ref_t references (H5T_STD_REF), at any depth? */
-static int new_reference(hid_t t)
+static int is_new_reference(hid_t t)
+{
+    return H5Tequal(t, H5T_STD_REF) > 0;
+}
+
+/* Does `t` hold references `is_kind` accepts: itself (1), or inside a
+ * compound or array -- and a vlen sequence if `into_vlen` -- (2)? */
+static int holds_reference(hid_t t, int (*is_kind)(hid_t), int into_vlen)
 {
     H5T_class_t cls = H5Tget_class(t);
     int         found = 0, i, n;
     hid_t       sub;
 
     if (cls == H5T_REFERENCE)
-        return H5Tequal(t, H5T_STD_REF) > 0;
-    if (cls == H5T_ARRAY || cls == H5T_VLEN) {
+        return is_kind(t);
+    if (cls == H5T_ARRAY || (into_vlen && cls == H5T_VLEN)) {
         sub = H5Tget_super(t);
-        found = new_reference(sub);
+        found = holds_reference(sub, is_kind, into_vlen) ? 2 : 0;
         H5Tclose(sub);
     }
     else if (cls == H5T_COMPOUND)
         for (i = 0, n = H5Tget_nmembers(t); i < n && !found; i++) {
             sub = H5Tget_member_type(t, (unsigned)i);
-            found = new_reference(sub);
+            found = holds_reference(sub, is_kind, into_vlen) ? 2 : 0;
             H5Tclose(sub);
         }
     return found;
@@ -397,6 +384,7 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
     void     *tmp = NULL, *bkg = NULL, *target;
     PyObject *sel = NULL;
     herr_t    ret = -1;
+    int       old_refs;
 
     if (plan_io(k, o, mem_type, mem_space, file_space, dxpl, buf, &p) < 0)
         goto done;
@@ -414,9 +402,10 @@ herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_
         pv_error_from_python(major_of(k), k->read_fn);
         goto done;
     }
-    if (!p.same_type && new_reference(mem_type) && old_reference(p.ftype)) {
+    if (!p.same_type && holds_reference(mem_type, is_new_reference, 1)
+        && (old_refs = holds_reference(p.ftype, is_old_reference, 0))) {
         void *raw;
-        if (old_reference(p.ftype) == 2 || H5Tequal(mem_type, H5T_STD_REF) <= 0) {
+        if (old_refs == 2 || !is_new_reference(mem_type)) {
             pv_error(H5E_DATATYPE, H5E_UNSUPPORTED,
                      "H5PyVOL cannot convert stored H5T_STD_REF_OBJ/H5T_STD_REF_DSETREG references inside compound "
                      "or array types to H5T_STD_REF; read them as stored");

@@ -34,6 +34,33 @@ static hid_t scratch_file(void)
     return f;
 }
 
+/* A dataset "x" of `type` in a scratch file: what both round trips write
+ * into and read back from. */
+typedef struct {
+    hid_t file, space, dset;
+} scratch_t;
+
+static void scratch_close(scratch_t *s)
+{
+    if (s->dset >= 0)
+        H5Dclose(s->dset);
+    if (s->space >= 0)
+        H5Sclose(s->space);
+    if (s->file >= 0)
+        H5Fclose(s->file);
+}
+
+static int scratch_open(scratch_t *s, hid_t type, int rank, const hsize_t *dims, const hsize_t *maxdims, hid_t dcpl)
+{
+    s->space = s->dset = -1;
+    if ((s->file = scratch_file()) < 0 || (s->space = H5Screate_simple(rank, dims, maxdims)) < 0
+        || (s->dset = H5Dcreate2(s->file, "x", type, s->space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+        scratch_close(s);
+        return -1;
+    }
+    return 0;
+}
+
 int pv_has_transform(hid_t dxpl)
 {
     ssize_t len;
@@ -50,38 +77,29 @@ int pv_has_transform(hid_t dxpl)
  * through `read_dxpl`: one of them carries the transform. */
 static int round_trip(hid_t type, void *buf, size_t n, hid_t write_dxpl, hid_t read_dxpl)
 {
-    hid_t   f = scratch_file(), space = -1, dset = -1;
-    hsize_t block = n < BLOCK_ELEMENTS ? n : BLOCK_ELEMENTS, done;
-    size_t  size = H5Tget_size(type);
-    int     ret = -1;
+    scratch_t s;
+    hsize_t   block = n < BLOCK_ELEMENTS ? n : BLOCK_ELEMENTS, done;
+    size_t    size = H5Tget_size(type);
+    int       ret = 0;
 
-    if (f < 0 || (space = H5Screate_simple(1, &block, NULL)) < 0
-        || (dset = H5Dcreate2(f, "x", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    for (done = 0; done < n; done += block) {
+    if (scratch_open(&s, type, 1, &block, NULL, H5P_DEFAULT) < 0)
+        return -1;
+    for (done = 0; done < n && ret == 0; done += block) {
         hsize_t count = n - done < block ? n - done : block;
         char   *at = (char *)buf + done * size;
-        hid_t   part = H5Screate_simple(1, &count, NULL), sel = H5Scopy(space);
+        hid_t   part = H5Screate_simple(1, &count, NULL), sel = H5Scopy(s.space);
         hsize_t start = 0;
         int     ok = part >= 0 && sel >= 0
                  && H5Sselect_hyperslab(sel, H5S_SELECT_SET, &start, NULL, &count, NULL) >= 0
-                 && H5Dwrite(dset, type, part, sel, write_dxpl, at) >= 0
-                 && H5Dread(dset, type, part, sel, read_dxpl, at) >= 0;
+                 && H5Dwrite(s.dset, type, part, sel, write_dxpl, at) >= 0
+                 && H5Dread(s.dset, type, part, sel, read_dxpl, at) >= 0;
         if (part >= 0)
             H5Sclose(part);
         if (sel >= 0)
             H5Sclose(sel);
-        if (!ok)
-            goto done;
+        ret = ok ? 0 : -1;
     }
-    ret = 0;
-done:
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (space >= 0)
-        H5Sclose(space);
-    if (f >= 0)
-        H5Fclose(f);
+    scratch_close(&s);
     return ret;
 }
 
@@ -108,7 +126,8 @@ static PyObject *filter_round_trip(PyObject *self, PyObject *args)
 {
     PyObject  *dcpl_py, *spec, *shape_py, *result = NULL;
     Py_buffer  data;
-    hid_t      dcpl = -1, type = -1, f = -1, space = -1, dset = -1;
+    hid_t      dcpl = -1, type = -1;
+    scratch_t  s = {-1, -1, -1};
     hsize_t    dims[H5S_MAX_RANK], maxdims[H5S_MAX_RANK];
     Py_ssize_t rank, i;
     (void)self;
@@ -135,15 +154,14 @@ static PyObject *filter_round_trip(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    if ((f = scratch_file()) < 0 || (space = H5Screate_simple((int)rank, dims, maxdims)) < 0
-        || (dset = H5Dcreate2(f, "x", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
+    if (scratch_open(&s, type, (int)rank, dims, maxdims, dcpl) < 0)
         goto failed;
     if (!(result = PyBytes_FromStringAndSize(NULL, data.len)))
         goto done;
     /* closed in between: the chunk cache would answer the read unfiltered */
-    if (H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.buf) < 0 || H5Dclose(dset) < 0
-        || (dset = H5Dopen2(f, "x", H5P_DEFAULT)) < 0
-        || H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, PyBytes_AS_STRING(result)) < 0) {
+    if (H5Dwrite(s.dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.buf) < 0 || H5Dclose(s.dset) < 0
+        || (s.dset = H5Dopen2(s.file, "x", H5P_DEFAULT)) < 0
+        || H5Dread(s.dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, PyBytes_AS_STRING(result)) < 0) {
         Py_CLEAR(result);
         goto failed;
     }
@@ -152,12 +170,7 @@ failed:
     if (!PyErr_Occurred())
         PyErr_SetString(PyExc_ValueError, "HDF5 could not apply the dataset's filters to a chunk");
 done:
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (space >= 0)
-        H5Sclose(space);
-    if (f >= 0)
-        H5Fclose(f);
+    scratch_close(&s);
     if (type >= 0)
         H5Tclose(type);
     if (dcpl >= 0)

@@ -357,7 +357,7 @@ def file_open(name, flags, config, fapl_id, libver_low=0):
     else:
         f = vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r")
     f = _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
-    _state(f).libver_low = max(libver_low, getattr(f, "libver_low", 0) or 0, _state(f).libver_low)
+    _state(f).libver_low = max(libver_low, _state(f).libver_low)  # _libver_low adds the file's own
     return f
 
 

@@ -33,20 +33,6 @@ def is_lossy(creation) -> bool:
     return any(f[0] == H5Z_FILTER_SCALEOFFSET for f in getattr(creation, "filters", None) or ())
 
 
-def _orthogonal_axes(sel: Selection):
-    """Per dimension the selected coordinates (data is their product in
-    row-major order), or None for point and block selections."""
-    if sel.kind == "all":
-        return [np.arange(n) for n in sel.shape]
-    if sel.kind == "hyperslab":
-        axes = []
-        for d in range(len(sel.shape)):
-            axis = sel._axis(d)
-            axes.append(np.arange(axis.start, axis.stop, axis.step or 1) if isinstance(axis, slice) else axis)
-        return axes
-    return None
-
-
 class LossyChunks:
     """The chunks of one dataset written since they were last filtered."""
 
@@ -66,12 +52,12 @@ class LossyChunks:
     def write(self, sel: Selection, data: np.ndarray) -> None:
         """Stores ``data`` at ``sel`` chunk by chunk, values as written."""
         chunks = tuple(self.ds.creation.chunks)
-        axes = _orthogonal_axes(sel)
+        axes = sel.axes()
         if axes is not None:
             dense = np.asarray(data, dtype=self.base).reshape(tuple(len(a) for a in axes))
             touched = itertools.product(*[np.unique(a // c).tolist() for a, c in zip(axes, chunks)])
         else:
-            coords = sel.points if sel.kind == "points" else np.argwhere(sel._mask())
+            coords = sel.coordinates()
             flat = np.asarray(data, dtype=self.base).reshape(-1)
             ids = coords // np.array(chunks)
             touched = sorted({tuple(int(v) for v in row) for row in ids})

@@ -73,6 +73,26 @@ class Selection:
             return slice(start, start + stride * (count - 1) + 1, stride)
         return (start + stride * np.arange(count)[:, None] + np.arange(block)).ravel()
 
+    def axes(self):
+        """Per dimension the selected coordinates, sorted (the dense data is
+        their product in row-major order); None for points and unions of
+        blocks, which are no product."""
+        if self.kind == "all":
+            return [np.arange(n) for n in self.shape]
+        if self.kind == "hyperslab":
+            axes = []
+            for d in range(len(self.shape)):
+                axis = self._axis(d)
+                axes.append(np.arange(axis.start, axis.stop, axis.step or 1) if isinstance(axis, slice) else axis)
+            return axes
+        return None
+
+    def coordinates(self) -> np.ndarray:
+        """The selected coordinates, (n, rank), in the dense data's order."""
+        if self.kind == "points":
+            return self.points
+        return np.argwhere(self._mask())  # a union of blocks, in row-major order
+
     def _mask(self):
         mask = np.zeros(self.shape, dtype=bool)
         for lo, hi in self.blocks:

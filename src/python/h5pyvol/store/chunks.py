@@ -138,23 +138,6 @@ class ChunkedArray:
         return [function(v) for v in values] if len(values) < 2 else list(self.executor.map(function, values))
 
     # -- selections -------------------------------------------------------------------
-    def _orthogonal(self, sel: Selection):
-        """Per-dimension sorted coordinates, or None for point-like selections."""
-        if sel.kind == "all":
-            return [np.arange(n) for n in self.shape]
-        if sel.kind == "hyperslab":
-            axes = []
-            for d in range(len(self.shape)):
-                axis = sel._axis(d)
-                axes.append(np.arange(axis.start, axis.stop, axis.step or 1) if isinstance(axis, slice) else axis)
-            return axes
-        return None
-
-    def _coordinates(self, sel: Selection) -> np.ndarray:
-        if sel.kind == "points":
-            return sel.points
-        return np.argwhere(sel._mask())  # a union of blocks, in row-major order
-
     def _plan(self, coords_per_dim):
         """For each touched chunk: (chunk index, positions in the dense data, positions in the chunk), per dim."""
         groups = []
@@ -176,7 +159,7 @@ class ChunkedArray:
         if not self.shape:  # 0-d
             out[...] = self._load_many([()], writable=False)[()]
             return out
-        axes = self._orthogonal(sel)
+        axes = sel.axes()
         if axes is not None:
             dense = out.reshape(tuple(len(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
@@ -193,7 +176,7 @@ class ChunkedArray:
                 else:
                     dense[self._index([p[1] for p in parts])] = whole[index][self._index(within)]
             return out
-        coords = self._coordinates(sel)
+        coords = sel.coordinates()
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
         chunks = self._load_many([tuple(int(v) for v in k) for k in keys], writable=False)
@@ -253,7 +236,7 @@ class ChunkedArray:
         if not self.shape:
             self._store_many({(): np.asarray(data, dtype=self.base).reshape(self.dtype.shape)})
             return
-        axes = self._orthogonal(sel)
+        axes = sel.axes()
         if axes is not None:
             dense = np.asarray(data, dtype=self.base).reshape(tuple(len(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
@@ -274,7 +257,7 @@ class ChunkedArray:
                 updated[index] = chunk
             self._store_many(updated)
             return
-        coords = self._coordinates(sel)
+        coords = sel.coordinates()
         flat = np.asarray(data, dtype=self.base).reshape((-1,) + self.dtype.shape)
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
