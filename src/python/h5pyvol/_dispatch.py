@@ -91,9 +91,11 @@ def _filter_pending(f: Optional[H5File] = None, ds: Optional[H5Dataset] = None) 
 
 def terminate():
     """HDF5 or the Python host is shutting down."""
-    _filter_pending()
-    for vol in list(_connectors.values()):
-        vol.terminate()
+    try:
+        _filter_pending()
+    finally:  # a chunk that cannot be filtered must not keep the stores from flushing
+        for vol in list(_connectors.values()):
+            vol.terminate()
 
 
 # In a Python host HDF5's own shutdown comes after the interpreter's.
