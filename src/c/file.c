@@ -242,14 +242,21 @@ static int may_answer_probe(void)
            && (env[strlen(H5PYVOL_NAME)] == '\0' || env[strlen(H5PYVOL_NAME)] == ' ');
 }
 
-/* Native-only file operations; of them H5Fget_filesize has a meaning here:
- * the bytes the file's store holds. */
+/* Native-only file operations; of them two have a meaning here:
+ * H5Fget_filesize (the bytes the file's store holds) and H5Fstart_swmr_write
+ * (readers in other processes see each flush; README, "Many processes"). */
 herr_t pv_file_optional(void *obj, H5VL_optional_args_t *args, hid_t dxpl_id, void **req)
 {
     pv_obj_t *o = obj;
     PyObject *r;
     herr_t    ret = -1;
 
+    if (args->op_type == H5VL_NATIVE_FILE_START_SWMR_WRITE) { /* H5Fstart_swmr_write */
+        PV_ENTER(-1);
+        ret = pv_call_void(H5E_FILE, "file_start_swmr_write", "(O)", o->py);
+        PV_LEAVE();
+        return ret;
+    }
     if (args->op_type != H5VL_NATIVE_FILE_GET_SIZE)
         return pv_unsupported_optional(obj, args, dxpl_id, req);
     PV_ENTER(-1);

@@ -25,6 +25,10 @@ from .types import decode_element, dtype_from_spec, encode_element, has_vlen, sp
 
 H5F_ACC_RDWR = 0x0001
 H5F_ACC_EXCL = 0x0004
+H5F_ACC_SWMR_WRITE = 0x0020
+H5F_ACC_SWMR_READ = 0x0040
+#: the access flags H5Fget_intent reports (h5py's swmr_mode reads the SWMR ones)
+_INTENT_FLAGS = H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE | H5F_ACC_SWMR_READ
 H5F_ACC_DEFAULT = 0xffff
 
 _connectors: dict[str, H5VOL] = {}
@@ -346,7 +350,7 @@ def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0), link_phase
     # natively a file made with a low bound of 1.8 or later has a superblock
     # that raises the bound of every later open: it is kept with the file
     f.libver_low = libver_low if libver_low >= H5F_LIBVER_V18 else 0
-    f = _new_file(f, vol, name, config, H5F_ACC_RDWR, fcpl)
+    f = _new_file(f, vol, name, config, H5F_ACC_RDWR | (flags & H5F_ACC_SWMR_WRITE), fcpl)
     _state(f).libver_low = libver_low
     _start_link_storage(f, link_phase, libver_low, getattr(f, "track_link_corder", False))
     return f
@@ -358,7 +362,7 @@ def file_open(name, flags, config, fapl_id, libver_low=0):
         f = legacy.file_open(vol, name, flags, fapl_id)
     else:
         f = vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r")
-    f = _new_file(f, vol, name, config, flags & H5F_ACC_RDWR)
+    f = _new_file(f, vol, name, config, flags & _INTENT_FLAGS)
     _state(f).libver_low = max(libver_low, _state(f).libver_low)  # _libver_low adds the file's own
     return f
 
@@ -419,6 +423,16 @@ def file_intent(obj):
 def file_flush(obj):
     _filter_pending(_file_of(obj))
     _file_of(obj).flush()
+
+
+def file_start_swmr_write(obj):
+    """H5Fstart_swmr_write: everything so far is flushed, and from now on
+    readers in other processes that refresh see each flush.  Unlike native
+    SWMR, new objects may still be created."""
+    f = _file_of(obj)
+    _check_writable(f)
+    file_flush(f)
+    _state(f).intent |= H5F_ACC_SWMR_WRITE
 
 
 def file_reopen(f):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..selection import Selection
 from .kv import KVStore
+from .merge import RETRIES, FileChangedError, backoff
 from .zarrmeta import elements_from_json, elements_to_json
 
 
@@ -110,6 +111,9 @@ class ChunkedArray:
         # numpy spreads an array type's dims into shapes: data arrives with the base type
         self.base = dtype.subdtype[0] if dtype.subdtype else dtype
         self.codec, self.fill, self.executor = codec, fill, executor
+        # other processes may write this array at once: chunks updated in
+        # part go through compare-and-swap (_update)
+        self.shared = kv.supports_versions
         # a stored chunk's size, for backends that size read buffers (compressors add a header at worst)
         self.size_hint = int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096 \
             if codec.fixed_size else None
@@ -239,35 +243,71 @@ class ChunkedArray:
         axes = sel.axes()
         if axes is not None:
             dense = np.asarray(data, dtype=self.base).reshape(tuple(len(a) for a in axes) + self.dtype.shape)
-            plan = list(self._plan(axes))
-            partial = [tuple(p[0] for p in parts) for parts in plan
-                       if tuple(len(p[2]) for p in parts) != self._in_bounds(tuple(p[0] for p in parts))]
-            existing = self._load_many(partial) if partial else {}
-            updated = {}
-            for parts in plan:
+            whole, partial = {}, {}
+            for parts in self._plan(axes):
                 index = tuple(p[0] for p in parts)
                 source = dense[self._index([p[1] for p in parts])]
-                if index not in existing and source.shape[:len(self.chunks)] == self.chunks:
-                    updated[index] = source  # covers the whole chunk: store it as it is
-                    continue
-                chunk = existing.get(index)
-                if chunk is None:
-                    chunk = self.fill(self.chunks)
-                chunk[self._index([p[2] for p in parts])] = source
-                updated[index] = chunk
-            self._store_many(updated)
+                within = self._index([p[2] for p in parts])
+                covered = tuple(len(p[2]) for p in parts)
+                if covered == self.chunks:
+                    whole[index] = source  # covers the whole chunk: store it as it is
+                elif covered == self._in_bounds(index) and not self.shared:
+                    # all of it that lies in the extent (another writer may
+                    # have grown a shared one: then it is a partial update)
+                    whole[index] = self.fill(self.chunks)
+                    whole[index][within] = source
+                else:
+                    partial[index] = [(within, source)]
+            self._store_many(whole)
+            self._update(partial)
             return
         coords = sel.coordinates()
         flat = np.asarray(data, dtype=self.base).reshape((-1,) + self.dtype.shape)
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
-        index_list = [tuple(int(v) for v in k) for k in keys]
-        chunks = self._load_many(index_list)
+        partial = {}
         for n, key in enumerate(keys):
             rows = np.nonzero(inverse.reshape(-1) == n)[0]
             local = coords[rows] - key * np.array(self.chunks)
-            chunks[index_list[n]][tuple(local.T)] = flat[rows]
-        self._store_many(chunks)
+            partial[tuple(int(v) for v in key)] = [(tuple(local.T), flat[rows])]
+        self._update(partial)
+
+    def _update(self, changes: dict) -> None:
+        """Read-modify-write of chunks a write covers in part: ``changes``
+        maps a chunk index to (positions, values) assignments.  In a shared
+        store each chunk is written only over the version it was read at; a
+        chunk another writer replaced meanwhile is read again and the
+        assignments re-applied, so disjoint elements of one chunk written by
+        two processes at once are both kept."""
+        if not changes:
+            return
+        if not self.shared:
+            chunks = self._load_many(list(changes))
+            for index, assignments in changes.items():
+                for where, values in assignments:
+                    chunks[index][where] = values
+            self._store_many(chunks)
+            return
+        pending = dict(changes)
+        for _ in range(RETRIES):
+            keys = [self.key(index) for index in pending]
+            loaded = self._each(self.kv.get_versioned, keys)
+            chunks = self._each(lambda item: self._decode(item[0], True), loaded)
+            for assignments, chunk in zip(pending.values(), chunks):
+                for where, values in assignments:
+                    chunk[where] = values
+            encoded = self._each(self.codec.encode, chunks)
+
+            def put(item):
+                key, value, (data, version) = item
+                return self.kv.put_if_version(key, value, self.kv.ABSENT if data is None else version)
+            written = self._each(put, list(zip(keys, encoded, loaded)))
+            pending = {index: pending[index] for index, version in zip(list(pending), written) if version is None}
+            if not pending:
+                return
+            backoff()
+        raise FileChangedError(f"chunks {sorted(pending)[:4]} of {self.prefix!r} kept changing under other "
+                               f"writers; gave up after {RETRIES} attempts")
 
     def fill_missing(self, batch: int = 64) -> None:
         """Stores the fill chunk wherever the extent has no chunk yet

@@ -26,11 +26,14 @@ from ..types import decode_element, dtype_from_spec, encode_element, has_vlen, s
 from . import names, routing
 from .chunks import ChunkCodec, ChunkedArray
 from .kv import KVStore
+from .merge import RETRIES, ConflictError, FileChangedError, backoff, merge
 from .zarrmeta import (LAYOUT_VERSION, RESERVED, auto_chunks, b64, compression_from_filters, compressor_codecs,
                        elements_from_json, elements_to_json, spec_from_json, spec_from_zarr, spec_to_json, unb64,
                        zarr_data_type, zarr_fill_value)
 
 METADATA = "zarr.json"
+#: the next object id not yet handed to a writer (StoreFile.new_oid)
+ID_COUNTER = "%ids"
 
 
 def _meta_key(path: str) -> str:
@@ -52,7 +55,7 @@ class StoreObject:
 
     def _register(self, kwargs) -> None:
         f = kwargs.get("file")
-        self.oid = kwargs.get("oid") or (f.next_oid() if f is not None else 0)
+        self.oid = kwargs.get("oid") or (f.new_oid() if f is not None else 0)
         self.token = _token(self.oid)
         self.node_path = kwargs.get("node_path")
         if f is not None:
@@ -78,6 +81,21 @@ class StoreObject:
         attr = super().create_attribute(name, **kwargs)
         self.touch()
         return attr
+
+    def flush(self) -> None:
+        # H5Dflush/H5Oflush publish the object's extent and attributes to
+        # other processes: that is a flush of the file's metadata
+        f = self.__dict__.get("file")
+        if f is not None and f is not self and f.mode != "r":
+            f.flush()
+
+    def refresh(self) -> None:
+        """H5Drefresh, H5Grefresh, H5Orefresh: this node as another process
+        last flushed it (a node this process changed and has not flushed
+        keeps its own state)."""
+        f = self.__dict__.get("file")
+        if f is not None and self.node_path is not None and self.oid not in f.dirty:
+            f.reload(self)
 
     def ensure_node(self) -> str:
         """The node path, giving an anonymous object a temporary home."""
@@ -107,9 +125,12 @@ class StoreGroup(StoreObject, H5Group):
         self.touch()
 
     def link(self, name, obj):
+        homeless = isinstance(obj, StoreObject) and (obj.node_path is None or obj.node_path.startswith(names.ANONYMOUS))
+        path = names.child(self.ensure_node(), name) if homeless else None
+        if path is not None and name not in self.links and self.file.kv.fits(path):
+            self.file.claim(path, obj)
         super().link(name, obj)
-        if isinstance(obj, StoreObject) and (obj.node_path is None or obj.node_path.startswith(names.ANONYMOUS)):
-            path = names.child(self.ensure_node(), name)
+        if homeless:
             if self.file.kv.fits(path):
                 self.file.relocate(obj, path)
             else:  # too deep for the backend's keys (S3: 1024 bytes): it stays where it is, linked by id
@@ -219,10 +240,6 @@ class StoreDataset(StoreObject, H5Dataset):
                    super().storage_size()) if stored else 0
 
 
-class FileChangedError(OSError):
-    """Another process changed the file's metadata first (see StoreFile._put_node)."""
-
-
 class StoreFile(StoreGroup, H5File):
     """An open file: its store, its objects, and the metadata written last."""
 
@@ -237,6 +254,11 @@ class StoreFile(StoreGroup, H5File):
         self.generation = 0                # bumped at every flush that writes (kept in the root)
         # node path ("" the root) -> its zarr.json's version as last read or written (backends with versions)
         self.node_versions: dict[str, Optional[str]] = {}
+        # node path -> its zarr.json as the store holds it at node_versions (read or written), and
+        # as this writer last meant it (they differ after a merge with another writer's changes)
+        self.stored_docs: dict[str, Optional[str]] = {}
+        self.base_docs: dict[str, Optional[str]] = {}
+        self._ids, self._ids_pid = range(0), 0  # object ids reserved for this writer (new_oid), by process
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -256,6 +278,47 @@ class StoreFile(StoreGroup, H5File):
         self._next_oid += 1
         return oid
 
+    ID_BLOCK = 1024
+
+    def new_oid(self) -> int:
+        """An id for a new object.  Writers that share a store take ids from
+        blocks reserved in ID_COUNTER by compare-and-swap, so two processes
+        adding objects at once never hand out one id (a token, stored in
+        references) twice."""
+        if not self.kv.supports_versions:
+            return self.next_oid()
+        if not self._ids or self._ids_pid != os.getpid():  # a forked child must not share its parent's block
+            self._ids, self._ids_pid = self._reserve_ids(), os.getpid()
+        oid, self._ids = self._ids[0], self._ids[1:]
+        self._next_oid = max(self._next_oid, oid + 1)
+        return oid
+
+    def _reserve_ids(self) -> range:
+        for _ in range(RETRIES):
+            data, version = self.kv.get_versioned(ID_COUNTER)
+            start = max(int(data or 0), self._next_oid)
+            if self.kv.put_if_version(ID_COUNTER, str(start + self.ID_BLOCK).encode(),
+                                      self.kv.ABSENT if data is None else version) is not None:
+                return range(start, start + self.ID_BLOCK)
+            backoff()
+        raise FileChangedError(f"{self.filename!r}: could not reserve object ids, other writers kept taking them")
+
+    def claim(self, path: str, obj: StoreObject) -> None:
+        """Takes the node path a new object is linked at, before anything is
+        written there (its chunks), so two writers creating one name find
+        out at creation: one of them gets an error and writes nothing over
+        the other's object."""
+        if not self.kv.supports_versions or path in self.written:  # a node this writer had: its own to reuse
+            return
+        document = _dump(obj)
+        version = self.kv.put_if_version(_meta_key(path), document.encode(), self.kv.ABSENT)
+        if version is None:
+            from ..errors import NameExistsError
+            raise NameExistsError(f"{names.decode(path.rpartition('/')[2])!r} was just created by another "
+                                  "writer of this file (a link of that name already exists)")
+        self.node_versions[path] = version
+        self.stored_docs[path] = self.base_docs[path] = self.written[path] = document
+
     # -- writing metadata ------------------------------------------------------------
     def relocate(self, obj: StoreObject, path: str) -> None:
         """Moves a node (and what lies under it) to ``path``: its keys are
@@ -269,7 +332,8 @@ class StoreFile(StoreGroup, H5File):
             if value is None:  # a listing may name a key whose write never completed
                 continue
             if key == _meta_key(old):
-                self.node_versions.pop(old, None)
+                for table in (self.node_versions, self.base_docs, self.stored_docs):
+                    table.pop(old, None)
                 self._put_node(path, value)
             else:
                 self.kv.put(path + key[len(old):], value)
@@ -281,6 +345,8 @@ class StoreFile(StoreGroup, H5File):
                         for k, v in self.written.items()}
 
     def flush(self) -> None:
+        if self.mode == "r":  # a reader never writes (refreshed nodes are not changes)
+            return
         with self.lock:
             live = self._live_objects()
             live_paths = {obj.node_path for obj in live}
@@ -301,24 +367,52 @@ class StoreFile(StoreGroup, H5File):
                 self._delete_node(path)
                 del self.written[path]
 
-    def _put_node(self, path: str, document: bytes) -> None:
+    def _put_node(self, path: str, document) -> None:
         """Where the backend has versions, a node is written only over the
         version this writer last saw; one it made, only while still absent;
         the root of a file this writer created, whose version it never read,
         over whatever is there.  A node another writer changed meanwhile is
-        never replaced: the flush stops there, before the root (written last),
-        so the other writer's file stays as it wrote it."""
+        read again and this writer's changes merged into it (merge.py), then
+        written over that version, up to RETRIES times; changes that cannot
+        be merged raise ConflictError and replace nothing the other wrote."""
+        mine = bytes(document).decode()
         if not self.kv.supports_versions:
-            self.kv.put(_meta_key(path), document)
+            self.kv.put(_meta_key(path), mine.encode())
             return
         seen = self.node_versions.get(path, None if path == "" else self.kv.ABSENT)
-        version = self.kv.put_if_version(_meta_key(path), document, seen)
-        if version is None:
-            where = "its root" if path == "" else repr(path)
-            raise FileChangedError(f"{self.filename!r} was changed by another writer since this one last read or "
-                                   f"wrote it ({where}); this writer's flush stopped there and replaced nothing "
-                                   "the other wrote")
-        self.node_versions[path] = version
+        base, stored = self.base_docs.get(path), self.stored_docs.get(path)
+        # after a merge the store holds more than this writer's documents say: merge again
+        text = mine if stored is None or stored == base else self._merged(path, base, mine, stored)
+        for _ in range(RETRIES):
+            version = self.kv.put_if_version(_meta_key(path), text.encode(), seen)
+            if version is not None:
+                self.node_versions[path] = version
+                self.base_docs[path], self.stored_docs[path] = mine, text
+                return
+            current, seen = self.kv.get_versioned(_meta_key(path))
+            if current is None:
+                seen = self.kv.ABSENT
+            text = self._merged(path, base, mine, None if current is None else bytes(current).decode())
+            backoff()
+        raise FileChangedError(f"{self.filename!r}: node {path!r} kept changing under other writers; "
+                               f"gave up after {RETRIES} merges")
+
+    def _merged(self, path: str, base: Optional[str], mine: str, theirs: Optional[str]) -> str:
+        node = "the root group" if path == "" else repr("/" + "/".join(names.decode(s) for s in path.split("/")))
+        try:
+            doc = merge(None if base is None else json.loads(base), json.loads(mine),
+                        None if theirs is None else json.loads(theirs), node)
+        except ConflictError as exc:
+            raise ConflictError(f"{self.filename!r}: {exc.what} at the same time as this one; this writer's "
+                                "change to it was not written, the other writer's is intact") from None
+        return json.dumps(doc, sort_keys=True)
+
+    def reload(self, obj: StoreObject) -> None:
+        """Re-reads one node (refresh), keeping the objects it links to."""
+        with self.lock:
+            loader = _Loader(self)
+            loader.by_path.update({o.node_path: o for o in self.objects.values() if o.node_path is not None})
+            loader.refresh(obj)
 
     def _live_objects(self) -> list:
         """Objects still reachable by a link, still open, or the root."""
@@ -336,13 +430,22 @@ class StoreFile(StoreGroup, H5File):
 
     def _delete_node(self, path: str) -> None:
         self.node_versions.pop(path, None)
+        self.base_docs.pop(path, None)
+        self.stored_docs.pop(path, None)
         self.kv.delete(_meta_key(path))
         base = (path + "/" if path else "") + "c"
         self.kv.delete(base)
         self.kv.delete_prefix(base + "/")
 
     def close(self) -> None:
-        self.flush()
+        try:
+            self.flush()
+        except BaseException:
+            # reported once (a conflict), not again at every later close; the
+            # next open reads the store, not this writer's unwritten state
+            self.dirty.clear()
+            self.vol.forget(self, reusable=False)
+            raise
         self.vol.forget(self)
 
 
@@ -463,6 +566,8 @@ class _Loader:
     def document(self, path: str) -> Optional[dict]:
         if self.f.kv.supports_versions:  # versions for conditional updates (StoreFile._put_node)
             data, self.f.node_versions[path] = self.f.kv.get_versioned(_meta_key(path))
+            if data is not None:
+                self.f.stored_docs[path] = self.f.base_docs[path] = bytes(data).decode()
         else:
             data = self.f.kv.get(_meta_key(path))
         if data is None:
@@ -516,6 +621,37 @@ class _Loader:
             self.fill_group(obj, doc, path)
         self.f.written[path] = None
         return obj
+
+    def refresh(self, obj: StoreObject) -> None:
+        """Brings a loaded object up to its node as stored now: extent,
+        attributes and, for a group, links (new targets are loaded, known
+        ones kept)."""
+        path = obj.node_path
+        doc = self.document(path)
+        if doc is None:  # deleted by another writer: what was read stays readable
+            return
+        reserved = doc.get(RESERVED, {})
+        was_tracking, obj._tracking = obj._tracking, False
+        dirty = set(self.f.dirty)  # relinking marks the targets: loading is not a change
+        try:
+            if isinstance(obj, StoreDataset) and not obj.null:
+                obj.shape = tuple(doc["shape"])
+            obj.attributes = {}
+            if obj is self.f:
+                self.f.generation = reserved.get("generation", self.f.generation)
+            if obj is not self.f or RESERVED not in doc:
+                self.common(obj, doc, reserved)
+            if isinstance(obj, H5Group):
+                for name in list(obj.links):
+                    H5Group.unlink(obj, name)
+                self.fill_group(obj, doc, path)
+        finally:
+            obj._tracking = was_tracking
+        self.f.written[path] = None
+        self.f.dirty.intersection_update(dirty)
+        self.f.dirty.discard(obj.oid)
+        for target, named in self.named_types:
+            target.named_type = self.by_path.get(named)
 
     def dataset(self, name, doc, reserved, kwargs):
         if reserved:
@@ -734,9 +870,9 @@ class StoreVOL(H5VOL):
         self.open_files[key] = f
         return f
 
-    def forget(self, f: StoreFile) -> None:
+    def forget(self, f: StoreFile, reusable: bool = True) -> None:
         key = f.kv.describe()
-        if self.open_files.pop(key, None) is f:
+        if self.open_files.pop(key, None) is f and reusable:
             self.closed_files[key] = f
 
     def file_exists(self, name):

@@ -7,9 +7,11 @@ Keys are "/"-separated strings relative to the store's root, such as
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
 import threading
+import zlib
 from abc import ABC, abstractmethod
 from typing import Iterator, Optional
 
@@ -157,15 +159,106 @@ class MemoryKV(KVStore):
         return f"mem://{self.name}"
 
 
+class _KeyLocks:
+    """Mutual exclusion per key across processes and threads, for a
+    directory store's compare-and-swap: POSIX record locks on one byte per
+    key stripe of a lock file.  The kernel drops a process's record locks
+    when it dies, so a SIGKILLed writer never leaves a lock behind.  Record
+    locks are per process (a second thread of the same process would not
+    wait), hence a thread lock per stripe too."""
+
+    STRIPES = 1 << 16
+
+    def __init__(self, path: str):
+        self.path = path
+        self._fd: Optional[int] = None
+        self._fd_pid = 0
+        self._open_lock = threading.Lock()
+        self._threads = [threading.Lock() for _ in range(256)]
+
+    def _descriptor(self) -> int:
+        with self._open_lock:
+            if self._fd is None or self._fd_pid != os.getpid():
+                # closing any descriptor of the file would drop all of this
+                # process's locks on it: one descriptor, kept for the process
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                self._fd_pid = os.getpid()
+            return self._fd
+
+    def hold(self, key: str):
+        stripe = zlib.crc32(key.encode()) % self.STRIPES
+        return _HeldStripe(self, stripe)
+
+
+class _HeldStripe:
+    def __init__(self, locks: _KeyLocks, stripe: int):
+        self.locks, self.stripe = locks, stripe
+        self.thread_lock = locks._threads[stripe % len(locks._threads)]
+
+    def __enter__(self):
+        self.thread_lock.acquire()
+        try:
+            self.fd = self.locks._descriptor()
+            fcntl.lockf(self.fd, fcntl.LOCK_EX, 1, self.stripe)
+        except BaseException:
+            self.thread_lock.release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self.stripe)
+        finally:
+            self.thread_lock.release()
+
+
+def _file_version(st: os.stat_result) -> str:
+    # every put makes a new file (temporary + rename): a new inode and time
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
 class DirectoryKV(KVStore):
     """Keys as files under a directory.  Writes go to a temporary file that
-    is renamed into place, so a killed writer never leaves a torn value."""
+    is renamed into place, so a killed writer never leaves a torn value.
+    Versions (compare-and-swap, for concurrent writers) are the file's
+    inode, modification time and size, checked and replaced under a
+    per-key lock (``_KeyLocks``, the lock file ``.h5pyvol-locks`` in the
+    store's directory)."""
 
     supports_conditional_put = True
+    supports_versions = True
+    LOCK_FILE = ".h5pyvol-locks"
 
     def __init__(self, root: str, fsync: bool = False):
         self.root = os.path.abspath(root)
         self.fsync = fsync
+        self._locks: Optional[_KeyLocks] = None
+
+    def _key_lock(self, key: str):
+        if self._locks is None:
+            self._locks = _KeyLocks(os.path.join(self.root, self.LOCK_FILE))
+        return self._locks.hold(key)
+
+    def get_versioned(self, key):
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read(), _file_version(os.fstat(f.fileno()))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None, None
+
+    def put_if_version(self, key, value, version):
+        if version is None:
+            self.put(key, value)
+            return self.get_versioned(key)[1]
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with self._key_lock(key):
+            try:
+                current = _file_version(os.stat(path))
+            except FileNotFoundError:
+                current = self.ABSENT
+            if current != version:
+                return None
+            return _file_version(self._replace(path, value))
 
     def foreign_object(self) -> bool:
         return os.path.lexists(self.root) and not os.path.isdir(self.root)
@@ -204,16 +297,21 @@ class DirectoryKV(KVStore):
 
     def put(self, key, value):
         path = self._path(key)
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._replace(path, value)
+
+    def _replace(self, path: str, value) -> os.stat_result:
+        """Writes ``value`` to a new file renamed over ``path``; its stat."""
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(value)
                 if self.fsync:
                     f.flush()
                     os.fsync(f.fileno())
+                st = os.fstat(f.fileno())
             os.replace(tmp, path)
+            return st
         except BaseException:
             try:
                 os.unlink(tmp)
@@ -250,7 +348,7 @@ class DirectoryKV(KVStore):
                 dirs[:] = []
                 continue
             for name in files:
-                if name.startswith(".tmp-"):
+                if name.startswith(".tmp-") or name == self.LOCK_FILE:
                     continue
                 key = rel + name
                 if key.startswith(prefix):

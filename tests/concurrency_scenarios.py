@@ -1,0 +1,245 @@
+"""Many processes on one file, as scenarios every backend's test file runs
+(directory store in test_concurrency.py, S3 in test_s3.py, RADOS in
+test_rados.py): h5py's SWMR API with readers counting what they should
+never see, concurrent writers whose every change must survive, and pairs
+of writers whose changes truly conflict.  ``env`` is the environment of a
+program using H5PyVOL with that backend; file names are the backend's own."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import run
+
+SWMR_WRITER = r"""
+import json, sys, time, h5py, numpy as np
+url, seconds = sys.argv[1], float(sys.argv[2])
+rng = np.random.default_rng(1)
+f = h5py.File(url, "w", libver="latest")
+rows = f.create_dataset("rows", (0, 6), maxshape=(None, 6), chunks=(16, 6), dtype="i8")
+f.swmr_mode = True
+print("ready", flush=True)
+n, flushes, groups, end = 0, 0, 0, time.time() + seconds
+while time.time() < end:
+    more = int(rng.integers(1, 12))
+    rows.resize((n + more, 6))
+    rows[n:n + more] = np.repeat(np.arange(n, n + more), 6).reshape(more, 6)  # row i holds i
+    n += more
+    rows.flush()
+    flushes += 1
+    if flushes % 25 == 0:  # unlike native SWMR, new objects while readers read
+        g = f.create_group(f"g{groups}")
+        g.attrs["rows_then"] = n
+        groups += 1
+        f.flush()
+f.close()
+print(json.dumps({"rows": n, "flushes": flushes, "groups": groups}), flush=True)
+"""
+
+SWMR_READER = r"""
+import json, sys, time, h5py, numpy as np
+url, seconds = sys.argv[1], float(sys.argv[2])
+counts = dict(reads=0, torn=0, short=0, shrinking=0, groups_seen=0, group_errors=0, reopens=0)
+f = h5py.File(url, "r", swmr=True)
+assert f.swmr_mode
+rows = f["rows"]
+last, end = 0, time.time() + seconds
+while time.time() < end:
+    rows.refresh()
+    n = rows.shape[0]
+    if n < last:
+        counts["shrinking"] += 1
+    last = max(last, n)
+    if n:
+        start = max(0, n - 40)
+        block = rows[start:n]
+        expected = np.arange(start, n)[:, None]
+        bad = block != expected
+        counts["short"] += int(np.all(block == 0, axis=1)[expected[:, 0] != 0].sum())  # fill where data must be
+        counts["torn"] += int((bad.any(axis=1) & ~bad.all(axis=1)).sum())              # a row half old, half new
+        counts["torn"] += int((bad.all(axis=1) & ~np.all(block == 0, axis=1)).sum())   # a row of other values
+        counts["reads"] += 1
+    if counts["reads"] % 50 == 0:  # new groups appear on reopen, with their attributes
+        f.close()
+        f = h5py.File(url, "r", swmr=True)
+        rows = f["rows"]
+        counts["reopens"] += 1
+        for name in f:
+            if name.startswith("g"):
+                counts["groups_seen"] += 1
+                if f[name].attrs["rows_then"] > f["rows"].shape[0]:
+                    counts["group_errors"] += 1
+f.close()
+print(json.dumps(counts), flush=True)
+"""
+
+
+def swmr_readers_see_whole_flushes(url: str, env: dict, tmp_path: Path, seconds: float, readers: int = 4) -> dict:
+    """One writer appends and flushes for ``seconds`` while ``readers``
+    processes refresh and read: no reader ever sees a shrinking extent, a
+    row of fill inside the extent, or a row mixing values.  Returns the
+    writer's and readers' figures."""
+    writer = subprocess.Popen([sys.executable, "-c", SWMR_WRITER, url, str(seconds)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
+    procs = [subprocess.Popen([sys.executable, "-c", SWMR_READER, url, str(seconds)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(readers)]
+    out, err = writer.communicate(timeout=seconds + 120)
+    assert writer.returncode == 0, err
+    written = json.loads(out.strip().splitlines()[-1])
+    totals = {}
+    for proc in procs:
+        out, err = proc.communicate(timeout=seconds + 120)
+        assert proc.returncode == 0, err
+        for key, value in json.loads(out.strip().splitlines()[-1]).items():
+            totals[key] = totals.get(key, 0) + value
+    assert totals["torn"] == totals["short"] == totals["shrinking"] == totals["group_errors"] == 0, totals
+    assert totals["reads"] >= readers * 10 and totals["groups_seen"] > 0, totals
+    final = run([sys.executable, "-c", "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r')\n"
+                 "d = f['rows'][...]\nprint(d.shape[0], bool((d == np.arange(d.shape[0])[:, None]).all()), "
+                 "sum(1 for k in f if k.startswith('g')))", url], env, tmp_path)
+    assert final.stdout.split() == [str(written["rows"]), "True", str(written["groups"])], final.output
+    return {**written, **totals}
+
+
+WRITERS = r"""
+import json, multiprocessing as mp, sys, time, h5py, numpy as np
+url, writers, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+def writer(i, start):
+    start.wait()
+    for r in range(rounds):
+        with h5py.File(url, "r+") as f:
+            f["shared"][i * rounds + r] = 1000 * i + r           # one element; chunks shared by writers
+            g = f[f"w{i}"].create_group(f"g{r}")                # a new group with an attribute
+            g.attrs["round"] = r
+            f[f"w{i}"].create_dataset(f"d{r}", data=np.full(3, i * 100 + r))
+            f[f"w{i}/s{r}"] = h5py.SoftLink(f"/w{i}/d{r}")       # a link
+            f.attrs[f"w{i}_r{r}"] = r                           # the root every writer changes
+            grow = f[f"grow{i}"]                                # its own dataset, resized every round
+            grow.resize((r + 1,))
+            grow[r] = r
+
+if __name__ == "__main__":
+    with h5py.File(url, "w") as f:
+        f.create_dataset("shared", (writers * rounds,), chunks=(16,), dtype="i8", fillvalue=-1)
+        for i in range(writers):
+            f.create_group(f"w{i}")
+            f.create_dataset(f"grow{i}", (0,), maxshape=(None,), chunks=(8,), dtype="i8", fillvalue=-1)
+    start = mp.Barrier(writers)
+    t0 = time.time()
+    procs = [mp.Process(target=writer, args=(i, start)) for i in range(writers)]
+    [p.start() for p in procs]
+    [p.join() for p in procs]
+    elapsed = time.time() - t0
+    missing = []
+    with h5py.File(url, "r") as f:
+        shared = f["shared"][...]
+        for i in range(writers):
+            for r in range(rounds):
+                if shared[i * rounds + r] != 1000 * i + r:
+                    missing.append(f"shared[{i * rounds + r}]")
+                g = f[f"w{i}"].get(f"g{r}")
+                if g is None or g.attrs.get("round") != r:
+                    missing.append(f"w{i}/g{r}")
+                d = f[f"w{i}"].get(f"d{r}")
+                if d is None or d[...].tolist() != [i * 100 + r] * 3:
+                    missing.append(f"w{i}/d{r}")
+                if f[f"w{i}"].get(f"s{r}", getlink=True) is None or f[f"w{i}/s{r}"][0] != i * 100 + r:
+                    missing.append(f"w{i}/s{r}")
+                if f.attrs.get(f"w{i}_r{r}") != r:
+                    missing.append(f"attrs w{i}_r{r}")
+            if f[f"grow{i}"][...].tolist() != list(range(rounds)):
+                missing.append(f"grow{i}")
+    print(json.dumps({"exit": [p.exitcode for p in procs], "missing": missing, "seconds": elapsed,
+                      "changes": writers * rounds * 6}))
+"""
+
+
+def writers_lose_nothing(url: str, env: dict, tmp_path: Path, writers: int = 8, rounds: int = 50) -> dict:
+    """``writers`` processes, each ``rounds`` times: open "r+", write one
+    element of a dataset every writer writes (chunks shared), create a
+    group with an attribute, a dataset and a soft link, set an attribute of
+    the root, resize and write a dataset of its own, close.  Afterwards
+    every change of every writer is in the file."""
+    result = run([sys.executable, "-c", WRITERS, url, str(writers), str(rounds)], env, tmp_path, timeout=1200)
+    assert result.returncode == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["exit"] == [0] * writers, result.output
+    assert figures["missing"] == [], figures["missing"][:20]
+    return figures
+
+
+CONFLICTS = r"""
+import json, multiprocessing as mp, sys, h5py, numpy as np
+url, kind = sys.argv[1], sys.argv[2]
+
+def writer(i, opened, done, errors):
+    passed = False
+    try:
+        with h5py.File(url, "r+") as f:
+            opened.wait(timeout=30)                       # both have read the file before either writes
+            if kind == "group":
+                f.create_group("same").attrs["who"] = i
+            elif kind == "dataset":
+                f.create_dataset("same", data=np.full(4, i))
+            elif kind == "attribute":
+                f.attrs["same"] = i
+            elif kind == "resize":
+                f["ext"].resize((10 + i,))
+            elif kind == "element-free":                  # not a conflict: different elements of one chunk
+                f["ext"][i] = 100 + i
+            done.wait(timeout=30)                         # both changed before either flushes (at close)
+            passed = True
+    except Exception as e:
+        errors.put((i, type(e).__name__, str(e)))
+        if not passed:
+            done.wait(timeout=30)
+
+if __name__ == "__main__":
+    with h5py.File(url, "w") as f:
+        f.create_dataset("ext", (4,), maxshape=(None,), chunks=(8,), dtype="i8")
+    opened, done, errors = mp.Barrier(2), mp.Barrier(2), mp.Queue()
+    procs = [mp.Process(target=writer, args=(i, opened, done, errors)) for i in range(2)]
+    [p.start() for p in procs]
+    [p.join() for p in procs]
+    failed = []
+    while not errors.empty():
+        failed.append(errors.get())
+    with h5py.File(url, "r") as f:
+        state = {"links": sorted(f), "attrs": {k: int(v) for k, v in f.attrs.items()}, "ext": f["ext"].shape[0],
+                 "ext_values": f["ext"][:4].tolist(),
+                 "same": (int(f["same"].attrs["who"]) if kind == "group" else f["same"][...].tolist())
+                         if "same" in f else None}
+    print(json.dumps({"errors": failed, "state": state}))
+"""
+
+
+def conflicting_writers_one_error(url: str, env: dict, tmp_path: Path) -> dict:
+    """Two writers that read the file, then make the same change
+    differently: exactly one gets an HDF5 error naming the conflict, and
+    the other's change is whole in the file.  Different elements of one
+    chunk are no conflict: both land."""
+    outcomes = {}
+    for kind in ("group", "dataset", "attribute", "resize", "element-free"):
+        result = run([sys.executable, "-c", CONFLICTS, url, kind], env, tmp_path, timeout=300)
+        assert result.returncode == 0, result.output
+        outcome = json.loads(result.stdout.strip().splitlines()[-1])
+        errors, state = outcome["errors"], outcome["state"]
+        outcomes[kind] = errors
+        if kind == "element-free":
+            assert errors == [] and state["ext_values"] == [100, 101, 0, 0], outcome
+            continue
+        assert len(errors) == 1, outcome
+        loser, _, message = errors[0]
+        winner = 1 - loser
+        assert "another writer" in message, message
+        if kind in ("group", "dataset"):
+            assert state["same"] == (winner if kind == "group" else [winner] * 4), outcome
+        elif kind == "attribute":
+            assert state["attrs"] == {"same": winner}, outcome
+        else:
+            assert state["ext"] == 10 + winner, outcome
+    return outcomes
