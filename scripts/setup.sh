@@ -48,6 +48,24 @@ if ! "$venv/bin/python" -c "import h5py" 2>/dev/null \
     "${pip[@]}" install --force-reinstall --no-deps "$wheels"/h5py-*.whl
 fi
 
+# MPI for examples/mpi_workflow.py (ranks writing one file through H5PyVOL,
+# no MPI-IO): Debian's MPICH and mpi4py built against it.  PyPI's mpi4py
+# wheel wants libmpi.so.12, which Debian's MPICH calls libmpich.so.12.
+need_apt mpich libmpich-dev
+MPI4PY_VERSION=${H5PYVOL_MPI4PY_VERSION:-4.1.2}
+mpi_wheels="$CACHE/wheels/mpi4py-$MPI4PY_VERSION-mpich"
+if ! ls "$mpi_wheels"/mpi4py-*.whl >/dev/null 2>&1; then
+    log "building mpi4py $MPI4PY_VERSION against Debian's MPICH (about 4 minutes)"
+    rm -rf "$mpi_wheels.tmp" && mkdir -p "$mpi_wheels.tmp"
+    MPICC=mpicc "${pip[@]}" wheel --no-binary=mpi4py --no-deps "mpi4py==$MPI4PY_VERSION" -w "$mpi_wheels.tmp"
+    rm -rf "$mpi_wheels" && mv "$mpi_wheels.tmp" "$mpi_wheels"
+fi
+if ! "$venv/bin/python" -c "import sys, mpi4py; mpi4py.rc.initialize = False; from mpi4py import MPI
+sys.exit(mpi4py.__version__ != '$MPI4PY_VERSION')" 2>/dev/null; then
+    log "installing mpi4py from $mpi_wheels"
+    "${pip[@]}" install --force-reinstall --no-deps "$mpi_wheels"/mpi4py-*.whl
+fi
+
 log "installing h5pyvol"
 PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
     -Cbuild-dir="$root/build/meson" >/dev/null
