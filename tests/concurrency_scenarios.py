@@ -7,11 +7,15 @@ program using H5PyVOL with that backend; file names are the backend's own."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import run
+
+#: how long the SWMR writer appends while readers read (the issue asks for 60 s)
+SWMR_SECONDS = float(os.environ.get("H5PYVOL_SWMR_SECONDS", "60"))
 
 SWMR_WRITER = r"""
 import json, sys, time, h5py, numpy as np

@@ -64,7 +64,7 @@ f = h5py.File(sys.argv[1], "r+")
 print("opened", flush=True)
 sys.stdin.readline()          # another process writes the file now
 f["mine"] = [1, 2, 3]
-f["g"].attrs["slow"] = 1      # a node the other writer changed too
+f["g"].attrs[sys.argv[2]] = 1  # in a node the other writer changed too
 try:
     f.flush()
     print("flushed")
@@ -148,28 +148,36 @@ def racing_creators_one_wins(url_of: Callable[[int], str], env: dict, tmp_path: 
         assert check.stdout.strip() == str(results.index("won")), check.output
 
 
-def losing_writer_gets_an_error(url: str, env: dict, tmp_path: Path) -> None:
-    """A writer whose file another process changed since it opened it gets
-    an error at flush; the other's changes stay, in the root and in a group
-    both changed (no node the winner wrote is replaced)."""
+def interleaved_writers_merge(url: str, env: dict, tmp_path: Path, conflict: bool) -> None:
+    """A writer whose file another process changed since it opened it
+    merges its changes into the other's at flush: both writers' links and
+    attributes are in the file, in the root and in a group both changed.
+    Where both set one attribute (``conflict``), the later flush fails with
+    an error naming it and keeps the other writer's value; the rest of its
+    changes (a new dataset) are written."""
     seed = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'w')\nf['base'] = [0]\n"
                 "f.create_group('g')"], env, tmp_path)
     assert seed.returncode == 0, seed.output
     script = tmp_path / "slow.py"
     script.write_text(SLOW_WRITER)
-    slow = subprocess.Popen([sys.executable, script, url], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow = subprocess.Popen([sys.executable, script, url, "fast" if conflict else "slow"], env=env, cwd=tmp_path,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert slow.stdout.readline().strip() == "opened"
     fast = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r+')\nf['theirs'] = [4, 5]\n"
                 "f['g'].attrs['fast'] = 2"], env, tmp_path)
     assert fast.returncode == 0, fast.output
     out, err = slow.communicate("go\n", timeout=120)
     assert slow.returncode >= 0, err
-    assert "error:" in out and "changed by another writer" in out, out + err
     final = run([sys.executable, "-c", f"import h5py\nf = h5py.File('{url}', 'r')\n"
                  "print(sorted(f), f['theirs'][...].tolist(), dict(f['g'].attrs))"], env, tmp_path)
     assert final.returncode == 0, final.output
-    assert final.stdout.strip() == "['base', 'g', 'theirs'] [4, 5] {'fast': np.int64(2)}", final.stdout
+    if conflict:
+        assert "error:" in out and "attribute 'fast' of '/g' was changed by another writer" in out, out + err
+        assert final.stdout.strip() == "['base', 'g', 'mine', 'theirs'] [4, 5] {'fast': np.int64(2)}", final.stdout
+    else:
+        assert out.strip() == "flushed", out + err
+        assert final.stdout.strip() == \
+            "['base', 'g', 'mine', 'theirs'] [4, 5] {'fast': np.int64(2), 'slow': np.int64(1)}", final.stdout
 
 
 def outage_keeps_flushed_data(url: str, env: dict, tmp_path: Path, stop: Callable, start: Callable) -> str:

@@ -3,17 +3,12 @@ concurrency_scenarios.py; test_s3.py and test_rados.py run them on their
 servers)."""
 from __future__ import annotations
 
-import os
-
 import concurrency_scenarios as scenario
 from conftest import vol_env
 
-#: how long the SWMR writer appends while readers read (the issue asks for 60 s)
-SWMR_SECONDS = float(os.environ.get("H5PYVOL_SWMR_SECONDS", "60"))
-
 
 def test_swmr_readers_never_see_partial_flushes(tmp_path):
-    figures = scenario.swmr_readers_see_whole_flushes(str(tmp_path / "swmr.h5"), vol_env(), tmp_path, SWMR_SECONDS)
+    figures = scenario.swmr_readers_see_whole_flushes(str(tmp_path / "swmr.h5"), vol_env(), tmp_path, scenario.SWMR_SECONDS)
     print(f"\n[swmr directory] {figures}")
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import concurrency_scenarios as many
 import store_scenarios as scenario
 from conftest import assert_no_crash, run, vol_env
 from servers.ceph import POOL, CephCluster
@@ -66,8 +67,25 @@ def test_racing_exclusive_creators_one_wins(ceph, tmp_path):
                                       tmp_path)
 
 
-def test_a_writer_that_lost_a_race_gets_an_error(ceph, tmp_path):
-    scenario.losing_writer_gets_an_error(f"rados://{POOL}/concurrent/shared.h5", ceph_env(ceph), tmp_path)
+@pytest.mark.parametrize("conflict", [False, True], ids=["merged", "conflict"])
+def test_interleaved_writers_merge_or_get_an_error(ceph, tmp_path, conflict):
+    scenario.interleaved_writers_merge(f"rados://{POOL}/concurrent/shared{int(conflict)}.h5", ceph_env(ceph),
+                                       tmp_path, conflict)
+
+
+def test_swmr_readers_never_see_partial_flushes(ceph, tmp_path):
+    figures = many.swmr_readers_see_whole_flushes(f"rados://{POOL}/swmr/rows.h5", ceph_env(ceph), tmp_path,
+                                                  many.SWMR_SECONDS)
+    print(f"\n[swmr rados] {figures}")
+
+
+def test_concurrent_writers_lose_nothing(ceph, tmp_path):
+    figures = many.writers_lose_nothing(f"rados://{POOL}/writers/shared.h5", ceph_env(ceph), tmp_path)
+    print(f"\n[writers rados] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
+
+
+def test_conflicting_writers_exactly_one_error(ceph, tmp_path):
+    many.conflicting_writers_one_error(f"rados://{POOL}/conflicts/file.h5", ceph_env(ceph), tmp_path)
 
 
 ZARR_READ = r"""

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import concurrency_scenarios as many
 import store_scenarios as scenario
 from conftest import ROOT, assert_no_crash, run, vol_env
 from servers.ceph import CephS3
@@ -145,5 +146,20 @@ def test_s3_demo_script_runs_end_to_end(tmp_path):
         "the demo's SeaweedFS outlived it"
 
 
-def test_a_writer_that_lost_a_race_gets_an_error_not_an_overwrite(s3, tmp_path):
-    scenario.losing_writer_gets_an_error("s3://concurrent/shared.h5", s3_env(s3), tmp_path)
+@pytest.mark.parametrize("conflict", [False, True], ids=["merged", "conflict"])
+def test_interleaved_writers_merge_or_get_an_error(s3, tmp_path, conflict):
+    scenario.interleaved_writers_merge(f"s3://concurrent/shared{int(conflict)}.h5", s3_env(s3), tmp_path, conflict)
+
+
+def test_swmr_readers_never_see_partial_flushes(s3, tmp_path):
+    figures = many.swmr_readers_see_whole_flushes("s3://swmr/rows.h5", s3_env(s3), tmp_path, many.SWMR_SECONDS)
+    print(f"\n[swmr s3] {figures}")
+
+
+def test_concurrent_writers_lose_nothing(s3, tmp_path):
+    figures = many.writers_lose_nothing("s3://writers/shared.h5", s3_env(s3), tmp_path)
+    print(f"\n[writers s3] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
+
+
+def test_conflicting_writers_exactly_one_error(s3, tmp_path):
+    many.conflicting_writers_one_error("s3://conflicts/file.h5", s3_env(s3), tmp_path)

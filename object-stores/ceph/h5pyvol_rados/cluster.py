@@ -3,6 +3,7 @@ and shared by every file of the process (one per configuration, client
 name and timeout: a librados connection is a heavy thing)."""
 from __future__ import annotations
 
+import os
 import threading
 
 import rados
@@ -25,7 +26,8 @@ def connect(conffile: str, name: str, op_timeout=None) -> rados.Rados:
     operation timeout set there or in the configuration file is kept unless
     ``op_timeout`` says otherwise."""
     with _lock:
-        key = (conffile, name, op_timeout)
+        # a forked child connects anew: librados' threads stayed in the parent
+        key = (conffile, name, op_timeout, os.getpid())
         cluster = _clusters.get(key)
         if cluster is None:
             cluster = rados.Rados(conffile=conffile, name=name)

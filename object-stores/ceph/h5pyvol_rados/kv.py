@@ -44,15 +44,26 @@ class RadosKV(KVStore):
         # others on the store's threads: reads measured faster on threads (README, Speed)
         self.aio = frozenset(aio)
         self.timeout = op_timeout(cluster)
-        try:
-            self.ioctx = cluster.open_ioctx(pool)
-        except rados.ObjectNotFound:
-            raise FileNotFoundError(f"RADOS pool {pool!r} does not exist") from None
-        self.ioctx.set_namespace(namespace)
+        self._cluster = cluster
+        # an I/O context per thread: an operation's version (get_last_version)
+        # is the context's last, and chunk compare-and-swaps run on many threads
+        self._contexts = threading.local()
         self.index = KeyIndex(self.ioctx)  # listing without walking the pool
         # zarr.json key -> node_tables.TableState: its omap as last written or read here
         self._tables: dict[str, node_tables.TableState] = {}
         self._tables_lock = threading.Lock()
+
+    @property
+    def ioctx(self):
+        ioctx = getattr(self._contexts, "ioctx", None)
+        if ioctx is None:
+            try:
+                ioctx = self._cluster.open_ioctx(self.pool)
+            except rados.ObjectNotFound:
+                raise FileNotFoundError(f"RADOS pool {self.pool!r} does not exist") from None
+            ioctx.set_namespace(self.namespace)
+            self._contexts.ioctx = ioctx
+        return ioctx
 
     def describe(self) -> str:
         return f"rados://{self.pool}/{self.namespace}"

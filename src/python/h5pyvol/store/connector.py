@@ -259,6 +259,7 @@ class StoreFile(StoreGroup, H5File):
         self.stored_docs: dict[str, Optional[str]] = {}
         self.base_docs: dict[str, Optional[str]] = {}
         self._ids, self._ids_pid = range(0), 0  # object ids reserved for this writer (new_oid), by process
+        self.pid = os.getpid()
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -358,14 +359,28 @@ class StoreFile(StoreGroup, H5File):
             self.generation += 1
             documents = {obj.node_path: _dump(obj) for obj in changed}
             documents[""] = _dump(self)  # the root carries the generation
+            owners = {obj.node_path: obj.oid for obj in changed}
+            conflicts = []
             # children before parents: a link never points at a node not yet written
-            for path in sorted(documents, key=lambda p: -p.count("/") - (p != "")):
-                if self.written.get(path) != documents[path]:
+            order = sorted(documents, key=lambda p: -p.count("/") - (p != ""))
+            for n, path in enumerate(order):
+                if self.written.get(path) == documents[path]:
+                    continue
+                try:
                     self._put_node(path, documents[path].encode())
-                    self.written[path] = documents[path]
+                except ConflictError as exc:  # that node keeps the other writer's state; the others are written
+                    conflicts.append(exc)
+                    continue
+                except BaseException:  # not written (an outage): the next flush tries again
+                    self.dirty.update(owners[p] for p in order[n:] if p in owners)
+                    raise
+                self.written[path] = documents[path]
             for path in gone:
                 self._delete_node(path)
                 del self.written[path]
+            if conflicts:
+                more = f" (and {len(conflicts) - 1} more conflicts)" if len(conflicts) > 1 else ""
+                raise ConflictError(str(conflicts[0]) + more)
 
     def _put_node(self, path: str, document) -> None:
         """Where the backend has versions, a node is written only over the
@@ -788,6 +803,32 @@ def _zarr_fill_bytes(spec, dtype, fill):
         return None
 
 
+class ForkSafeExecutor:
+    """The connector's chunk-transfer threads.  Threads do not survive
+    fork(): a child (multiprocessing's default start) gets a pool of its own
+    instead of one whose threads are gone, where work would wait forever."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def _current(self) -> ThreadPoolExecutor:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="h5pyvol-chunk")
+                    self._pid = os.getpid()
+        return self._pool
+
+    def map(self, *args, **kwargs):
+        return self._current().map(*args, **kwargs)
+
+    def submit(self, *args, **kwargs):
+        return self._current().submit(*args, **kwargs)
+
+
 class StoreVOL(H5VOL):
     """HDF5 files as Zarr v3 hierarchies.  The file name picks the backend
     (see routing.py): a path or file:// URL is a directory, mem:// memory.
@@ -812,7 +853,7 @@ class StoreVOL(H5VOL):
             return options.get(key, os.environ.get(f"H5PYVOL_STORE_{key.upper()}", default))
         self.compression = option("compression")
         self.root = option("root")
-        self.executor = ThreadPoolExecutor(max_workers=int(option("workers", 8)), thread_name_prefix="h5pyvol-chunk")
+        self.executor = ForkSafeExecutor(int(option("workers", 8)))
         self.fsync = option("fsync", "0") in ("1", "true", "yes")
         self.open_files: dict[str, StoreFile] = {}
         # Closed files, reused while the store's root says nobody changed them.
@@ -860,7 +901,9 @@ class StoreVOL(H5VOL):
         if root is None:
             raise FileNotFoundError(f"unable to open file: {name!r} does not exist")
         f = self.closed_files.pop(key, None)
-        if f is None or _generation(root) != f.generation:
+        # a forked child does not reuse its parent's file: its backend's
+        # connections (sockets, librados) belong to the parent
+        if f is None or _generation(root) != f.generation or f.pid != os.getpid():
             f = self.file_class(name, vol=self, mode=mode, kv=kv)
             f.objects.clear()
             _Loader(f).load()
