@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import run
@@ -247,3 +248,86 @@ def conflicting_writers_one_error(url: str, env: dict, tmp_path: Path) -> dict:
         else:
             assert state["ext"] == 10 + winner, outcome
     return outcomes
+
+
+KILLED_WRITER = r"""
+import sys, time, h5py, numpy as np
+url = sys.argv[1]
+t0 = time.time()
+f = h5py.File(url, "r+")
+rows = f["rows"]
+data = rows[...]
+n = data.shape[0]
+# every row is its index or fill (-1: resized by a writer killed before it wrote them)
+bad = int(((data != np.arange(n)) & (data != -1)).sum())
+holes = ",".join(map(str, np.nonzero(data == -1)[0])) or "-"
+print(f"opened {time.time() - t0:.3f} {n} {bad} {holes}", flush=True)
+while True:
+    more = 3
+    rows.resize((n + more,))                     # one locked operation
+    rows[n:n + more] = np.arange(n, n + more)    # another
+    n += more
+    print(f"wrote {n}", flush=True)
+"""
+
+KILLED_READER = r"""
+import sys, time, h5py, numpy as np
+url = sys.argv[1]
+t0 = time.time()
+f = h5py.File(url, "r", swmr=True)
+rows = f["rows"]
+while True:
+    rows.refresh()
+    data = rows[...]
+    bad = int(((data != np.arange(data.shape[0])) & (data != -1)).sum())
+    holes = ",".join(map(str, np.nonzero(data == -1)[0])) or "-"
+    print(f"read {time.time() - t0:.3f} {data.shape[0]} {bad} {holes}", flush=True)
+"""
+
+
+def killed_processes_never_block(url: str, env: dict, tmp_path: Path, rounds: int = 50, bound: float = 30.0) -> dict:
+    """The lock=rw mode (``env`` selects it): a writer and two readers
+    start, and at a random moment of their work all three are killed with
+    SIGKILL, ``rounds`` times.  Each round's processes make progress within
+    ``bound`` seconds of starting (no lock left behind), and every row a
+    finished write stored is intact: every row holds its index, or fill
+    where a writer was killed between a resize and its write, never where
+    a write had finished.  Returns the slowest start and the rows written."""
+    import random
+    import select
+    created = run([sys.executable, "-c", "import sys, h5py\nwith h5py.File(sys.argv[1], 'w') as f:\n"
+                   "    f.create_dataset('rows', (0,), maxshape=(None,), chunks=(16,), dtype='i8', fillvalue=-1)",
+                   url], env, tmp_path)
+    assert created.returncode == 0, created.output
+    rng = random.Random(7)
+    written, slowest = set(), 0.0  # rows of the writes that reported they finished
+    for round_ in range(rounds):
+        procs = [subprocess.Popen([sys.executable, "-c", code, url], env=env, cwd=tmp_path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for code in (KILLED_WRITER, KILLED_READER, KILLED_READER)]
+        lines: list[list[str]] = [[] for _ in procs]
+        start, deadline = time.time(), time.time() + bound
+        wanted = {0: 2, 1: 1, 2: 1}  # the writer opened and wrote once; each reader read once
+        while any(len(lines[i]) < n for i, n in wanted.items()):
+            ready, _, _ = select.select([p.stdout for p in procs], [], [], max(0.0, deadline - time.time()))
+            assert ready, f"round {round_}: no progress within {bound} s: {lines}"
+            for i, proc in enumerate(procs):
+                if proc.stdout in ready:
+                    line = proc.stdout.readline()
+                    assert line, f"round {round_}: process {i} ended: {proc.stderr.read()}"
+                    lines[i].append(line.split())
+        slowest = max(slowest, time.time() - start)
+        time.sleep(rng.uniform(0, 0.3))  # into the middle of whatever they do now
+        for proc in procs:
+            proc.kill()
+        for i, proc in enumerate(procs):
+            out, _ = proc.communicate()
+            lines[i] += [line.split() for line in out.splitlines() if line]
+        for words in [lines[0][0]] + [w for reader in lines[1:] for w in reader if len(w) == 5]:
+            lost = written & ({int(h) for h in words[4].split(",")} if words[4] != "-" else set())
+            assert words[3] == "0" and not lost, f"round {round_}: damage seen: {words[:4]}, finished rows " \
+                f"now fill: {sorted(lost)[:10]}"
+        for words in lines[0][1:]:
+            if words[0] == "wrote":
+                written.update(range(int(words[1]) - 3, int(words[1])))
+    return {"rounds": rounds, "slowest_start_s": round(slowest, 2), "rows_written": len(written)}

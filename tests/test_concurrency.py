@@ -19,3 +19,8 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 def test_conflicting_writers_exactly_one_error(tmp_path):
     scenario.conflicting_writers_one_error(str(tmp_path / "conflict.h5"), vol_env(), tmp_path)
+
+
+def test_killed_writers_and_readers_leave_no_lock_and_no_damage(tmp_path):
+    figures = scenario.killed_processes_never_block(str(tmp_path / "killed.h5"), vol_env("H5PyVOL lock=rw"), tmp_path)
+    print(f"\n[kill -9 directory, lock=rw] {figures}")

@@ -84,6 +84,11 @@ def test_concurrent_writers_lose_nothing(ceph, tmp_path):
     print(f"\n[writers rados] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
 
 
+def test_killed_writers_and_readers_leave_no_lock_and_no_damage(ceph, tmp_path):
+    figures = many.killed_processes_never_block(f"rados://{POOL}/killed/rows.h5", ceph_env(ceph, "H5PyVOL lock=rw"), tmp_path)
+    print(f"\n[kill -9 rados, lock=rw] {figures}")
+
+
 def test_conflicting_writers_exactly_one_error(ceph, tmp_path):
     many.conflicting_writers_one_error(f"rados://{POOL}/conflicts/file.h5", ceph_env(ceph), tmp_path)
 

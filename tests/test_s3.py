@@ -161,5 +161,10 @@ def test_concurrent_writers_lose_nothing(s3, tmp_path):
     print(f"\n[writers s3] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
 
 
+def test_killed_writers_and_readers_leave_no_lock_and_no_damage(s3, tmp_path):
+    figures = many.killed_processes_never_block("s3://killed/rows.h5", s3_env(s3, "H5PyVOL lock=rw"), tmp_path)
+    print(f"\n[kill -9 s3, lock=rw] {figures}")
+
+
 def test_conflicting_writers_exactly_one_error(s3, tmp_path):
     many.conflicting_writers_one_error("s3://conflicts/file.h5", s3_env(s3), tmp_path)

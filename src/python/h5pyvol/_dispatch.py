@@ -1315,3 +1315,39 @@ def attr_iterate(obj, loc, index, order):
         corder, utf8, size = attr_info(attr, ("self",), None)
         entries.append((name, corder, utf8, size))
     return (_kind(target), target), entries
+
+
+# -- operations a connector may bracket (the store's lock=rw mode) --------------------------
+_GUARDED = {
+    "read": ("object_open", "object_info", "object_visit", "group_open", "group_info", "datatype_open",
+             "dataset_open", "dataset_extent", "dataset_read", "dataset_read_elements", "link_exists",
+             "link_info", "link_iterate", "attr_open", "attr_exists", "attr_iterate", "attr_read",
+             "attr_read_elements"),
+    "write": ("file_flush", "object_flush", "object_change_refcount", "group_create", "datatype_commit",
+              "dataset_create", "dataset_set_extent", "dataset_write", "dataset_write_elements",
+              "link_create_hard", "link_create_soft", "link_create_external", "link_create_ud", "link_copy",
+              "link_move", "link_delete", "attr_create", "attr_write", "attr_write_elements", "attr_delete",
+              "attr_delete_by_idx", "attr_rename"),
+}
+
+
+def _guarded(kind: str, function):
+    """``function`` run inside its file's ``operation(kind)`` where the file
+    has one (StoreFile: the lock=rw mode)."""
+    def call(obj, *args, **kwargs):
+        operation = getattr(getattr(obj, "file", None), "operation", None)
+        if operation is None:
+            return function(obj, *args, **kwargs)
+        with operation(kind):
+            return function(obj, *args, **kwargs)
+    call.__name__, call.__doc__, call.__wrapped__ = function.__name__, function.__doc__, function
+    return call
+
+
+def _guard_all() -> None:
+    for kind, names in _GUARDED.items():
+        for name in names:
+            globals()[name] = _guarded(kind, globals()[name])
+
+
+_guard_all()

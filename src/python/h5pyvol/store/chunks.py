@@ -334,7 +334,9 @@ class ChunkedArray:
             inside = self._in_bounds(index)
             if any(n == 0 for n in inside):
                 self.kv.delete(self.key(index))
-            elif inside != tuple(min(c, o - i * c) for i, c, o in zip(index, self.chunks, old)):
+            elif any(n < min(c, o - i * c) for n, i, c, o in zip(inside, index, self.chunks, old)):
+                # shrinking: what is cut reads as fill if the extent grows back (growing
+                # rewrites nothing, so it never races a writer updating that chunk)
                 data = self.kv.get(self.key(index))
                 if data is None:
                     continue

@@ -10,6 +10,7 @@ each zarr.json holds.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -27,6 +28,7 @@ from . import names, routing
 from .chunks import ChunkCodec, ChunkedArray
 from .kv import KVStore
 from .merge import RETRIES, ConflictError, FileChangedError, backoff, merge
+from .rwlock import ReadersWriterLock, lock_path
 from .zarrmeta import (LAYOUT_VERSION, RESERVED, auto_chunks, b64, compression_from_filters, compressor_codecs,
                        elements_from_json, elements_to_json, spec_from_json, spec_from_zarr, spec_to_json, unb64,
                        zarr_data_type, zarr_fill_value)
@@ -260,6 +262,8 @@ class StoreFile(StoreGroup, H5File):
         self.base_docs: dict[str, Optional[str]] = {}
         self._ids, self._ids_pid = range(0), 0  # object ids reserved for this writer (new_oid), by process
         self.pid = os.getpid()
+        self.rw_lock: Optional[ReadersWriterLock] = None  # the lock=rw mode (rwlock.py)
+        self._operations = 0                              # nesting depth of operations holding it
         self.lock = threading.RLock()
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
@@ -268,6 +272,41 @@ class StoreFile(StoreGroup, H5File):
         self.objects[self.oid] = self
         self.node_path = ""
         self._tracking = True
+
+    @contextlib.contextmanager
+    def operation(self, kind: str):
+        """Brackets one HDF5 operation (``kind`` "read" or "write", see
+        _dispatch._GUARDED).  In the lock=rw mode it holds the file's
+        readers-writer lock, brings the objects up to what the last writer
+        flushed first, and flushes a write before letting go."""
+        if self.rw_lock is None:
+            yield
+            return
+        with self.lock:  # this process's operations on the file, one at a time
+            outer = self._operations == 0
+            if outer:
+                self.rw_lock.acquire(exclusive=kind == "write" and self.mode != "r")
+            self._operations += 1
+            try:
+                if outer:
+                    self.catch_up()
+                yield
+                if outer and kind == "write":
+                    self.flush()
+            finally:
+                self._operations -= 1
+                if outer:
+                    self.rw_lock.release()
+
+    def catch_up(self) -> None:
+        """Re-reads every loaded node if another process flushed since."""
+        root = self.kv.get(METADATA)
+        if root is None or _generation(root) == self.generation:
+            return
+        self.reload(self)
+        for obj in list(self.objects.values()):
+            if obj is not self and obj.node_path is not None and obj.node_path in self.written:
+                self.reload(obj)
 
     def size(self) -> int:
         """Bytes of every key the file's store holds: chunks as they are
@@ -855,6 +894,9 @@ class StoreVOL(H5VOL):
         self.root = option("root")
         self.executor = ForkSafeExecutor(int(option("workers", 8)))
         self.fsync = option("fsync", "0") in ("1", "true", "yes")
+        self.lock = option("lock", "none")
+        if self.lock not in ("none", "rw"):
+            raise ValueError(f"lock={self.lock!r}: use lock=rw (one writer at a time, parallel readers) or lock=none")
         self.open_files: dict[str, StoreFile] = {}
         # Closed files, reused while the store's root says nobody changed them.
         self.closed_files: dict[str, StoreFile] = {}
@@ -886,6 +928,8 @@ class StoreVOL(H5VOL):
         if mode == "w-" and not kv.put_if_absent(METADATA, _dump(f).encode()):
             raise FileExistsError(f"unable to create file: {name!r} was created by another writer")
         f.flush()
+        if self.lock == "rw":
+            f.rw_lock = ReadersWriterLock(lock_path(kv))
         self.open_files[key] = f
         return f
 
@@ -905,10 +949,18 @@ class StoreVOL(H5VOL):
         # connections (sockets, librados) belong to the parent
         if f is None or _generation(root) != f.generation or f.pid != os.getpid():
             f = self.file_class(name, vol=self, mode=mode, kv=kv)
-            f.objects.clear()
-            _Loader(f).load()
-            f.objects[f.oid] = f
-            f.dirty.clear()  # loading is not a change
+            if self.lock == "rw":
+                f.rw_lock = ReadersWriterLock(lock_path(kv))
+            if f.rw_lock is not None:  # lock=rw: never a writer's half-written flush
+                f.rw_lock.acquire(exclusive=False)
+            try:
+                f.objects.clear()
+                _Loader(f).load()
+                f.objects[f.oid] = f
+                f.dirty.clear()  # loading is not a change
+            finally:
+                if f.rw_lock is not None:
+                    f.rw_lock.release()
         f.mode = mode
         self.open_files[key] = f
         return f

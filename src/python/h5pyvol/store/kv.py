@@ -238,6 +238,11 @@ class DirectoryKV(KVStore):
             self._locks = _KeyLocks(os.path.join(self.root, self.LOCK_FILE))
         return self._locks.hold(key)
 
+    def rw_lock_path(self) -> str:
+        """The lock file of the lock=rw mode (store/rwlock.py)."""
+        os.makedirs(self.root, exist_ok=True)
+        return os.path.join(self.root, ".h5pyvol-rwlock")
+
     def get_versioned(self, key):
         try:
             with open(self._path(key), "rb") as f:
@@ -348,7 +353,7 @@ class DirectoryKV(KVStore):
                 dirs[:] = []
                 continue
             for name in files:
-                if name.startswith(".tmp-") or name == self.LOCK_FILE:
+                if name.startswith(".tmp-") or name.startswith(".h5pyvol-"):  # writes in progress, lock files
                     continue
                 key = rel + name
                 if key.startswith(prefix):
