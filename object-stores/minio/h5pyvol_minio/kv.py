@@ -22,7 +22,10 @@ def _transient(exc: Exception) -> bool:
     if isinstance(exc, ServerError):
         return exc.status_code >= 500
     if isinstance(exc, S3Error):
-        return exc.code in _TRANSIENT_CODES
+        # radosgw answers a GET that races a PUT of the same object with an
+        # empty error body now and then (minio's "UnknownError"): it passes
+        status = exc.response.status if exc.response is not None else 0
+        return exc.code in _TRANSIENT_CODES or status >= 500 or exc.code == "UnknownError"
     return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
 
 

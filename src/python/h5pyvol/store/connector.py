@@ -15,6 +15,7 @@ import json
 import os
 import struct
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -408,6 +409,13 @@ class StoreFile(StoreGroup, H5File):
                 try:
                     self._put_node(path, documents[path].encode())
                 except ConflictError as exc:  # that node keeps the other writer's state; the others are written
+                    if self.kv.supports_versions and not self.kv.exists(METADATA):
+                        # the whole file was deleted while open: as natively (writes to an
+                        # unlinked file), nothing comes back; said once, not an error
+                        warnings.warn(f"H5PyVOL: {self.filename!r} was deleted while open; changes made since "
+                                      "were not written", RuntimeWarning)
+                        self.written.update(documents)
+                        return
                     conflicts.append(exc)
                     continue
                 except BaseException:  # not written (an outage): the next flush tries again
@@ -984,5 +992,11 @@ class StoreVOL(H5VOL):
         kv.delete_prefix("")
 
     def terminate(self):
+        # files left open are flushed; one that cannot be (another writer's
+        # conflicting change, its store deleted) must not keep the others
+        # from it, and at exit there is no caller left to raise to
         for f in list(self.open_files.values()):
-            f.flush()
+            try:
+                f.flush()
+            except FileChangedError as exc:
+                warnings.warn(f"H5PyVOL: a file left open could not be flushed at exit: {exc}", RuntimeWarning)
