@@ -311,8 +311,8 @@ class DirectoryKV(KVStore):
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(value)
+                f.flush()  # before fstat: the version is the size and time of the whole value
                 if self.fsync:
-                    f.flush()
                     os.fsync(f.fileno())
                 st = os.fstat(f.fileno())
             os.replace(tmp, path)
