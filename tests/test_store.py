@@ -259,3 +259,43 @@ def test_auto_chunks_terminate_for_huge_elements():
     chunks = auto_chunks((1024, 1024), 8)
     assert (1 << 19) < np.prod(chunks) * 8 <= (1 << 20)
     assert auto_chunks((), 8) == ()
+
+
+def test_directory_versions_follow_writes(tmp_path):
+    """The directory store's compare-and-swap: a version read after a
+    write is the one the write returned; a stale one or ABSENT loses."""
+    from h5pyvol.store.kv import DirectoryKV
+    kv = DirectoryKV(str(tmp_path / "store"))
+    first = kv.put_if_version("g/zarr.json", b"x" * 100000, kv.ABSENT)
+    assert first is not None and kv.get_versioned("g/zarr.json") == (b"x" * 100000, first)
+    assert kv.put_if_version("g/zarr.json", b"y", kv.ABSENT) is None
+    assert kv.put_if_version("g/zarr.json", b"y", "1-2-3") is None
+    second = kv.put_if_version("g/zarr.json", b"y", first)
+    assert second not in (None, first) and kv.get_versioned("g/zarr.json") == (b"y", second)
+    assert kv.put_if_version("g/zarr.json", b"z", first) is None
+    assert list(kv.list()) == ["g/zarr.json"]  # the lock file is not a key
+
+
+def test_merge_keeps_both_writers_changes_and_names_conflicts():
+    from h5pyvol.store.merge import ConflictError, merge
+
+    def node(links, attrs, shape=(4,)):
+        return {"shape": list(shape), "attributes": {"_h5pyvol": {
+            "links": [{"name": n, "corder": i} for i, n in enumerate(links)],
+            "attrs": [{"name": n, "corder": i, "data": v} for i, (n, v) in enumerate(attrs.items())],
+            "generation": 3}}}
+    base = node(["a"], {"x": 1})
+    mine = node(["a", "mine"], {"x": 1, "m": 2})
+    theirs = node(["a", "theirs"], {"x": 5})
+    merged = merge(base, mine, theirs, "'/g'")
+    reserved = merged["attributes"]["_h5pyvol"]
+    assert [(e["name"], e["corder"]) for e in reserved["links"]] == [("a", 0), ("theirs", 1), ("mine", 2)]
+    assert {e["name"]: e["data"] for e in reserved["attrs"]} == {"x": 5, "m": 2}
+    assert reserved["generation"] == 4
+    with pytest.raises(ConflictError, match="attribute 'x' of '/g'"):
+        merge(base, node(["a"], {"x": 2}), theirs, "'/g'")
+    with pytest.raises(ConflictError, match="'shape' of '/g'"):
+        merge(base, node(["a"], {"x": 1}, (6,)), node(["a"], {"x": 1}, (7,)), "'/g'")
+    with pytest.raises(ConflictError, match="link 'a' of '/g'"):
+        merge(base, node([], {"x": 1}), {**base, "attributes": {"_h5pyvol": {
+            **base["attributes"]["_h5pyvol"], "links": [{"name": "a", "corder": 0, "node": "elsewhere"}]}}}, "'/g'")
