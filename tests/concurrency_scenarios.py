@@ -17,6 +17,16 @@ from conftest import run
 
 #: how long the SWMR writer appends while readers read (the issue asks for 60 s)
 SWMR_SECONDS = float(os.environ.get("H5PYVOL_SWMR_SECONDS", "60"))
+#: where the scenarios' figures are collected (pytest hides prints; README quotes these)
+FIGURES = Path(__file__).resolve().parent.parent / "build" / "test-figures.txt"
+
+
+def record(label: str, figures) -> None:
+    """Prints a scenario's figures and appends them to FIGURES."""
+    print(f"\n[{label}] {figures}")
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    with open(FIGURES, "a") as out:
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{label}] {json.dumps(figures)}\n")
 
 SWMR_WRITER = r"""
 import json, sys, time, h5py, numpy as np

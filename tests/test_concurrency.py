@@ -13,12 +13,12 @@ from conftest import vol_env
 
 def test_swmr_readers_never_see_partial_flushes(tmp_path):
     figures = scenario.swmr_readers_see_whole_flushes(str(tmp_path / "swmr.h5"), vol_env(), tmp_path, scenario.SWMR_SECONDS)
-    print(f"\n[swmr directory] {figures}")
+    scenario.record("swmr directory", figures)
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):
     figures = scenario.writers_lose_nothing(str(tmp_path / "shared.h5"), vol_env(), tmp_path)
-    print(f"\n[writers directory] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
+    scenario.record("writers directory", figures)
 
 
 def test_conflicting_writers_exactly_one_error(tmp_path):
@@ -27,7 +27,7 @@ def test_conflicting_writers_exactly_one_error(tmp_path):
 
 def test_killed_writers_and_readers_leave_no_lock_and_no_damage(tmp_path):
     figures = scenario.killed_processes_never_block(str(tmp_path / "killed.h5"), vol_env("H5PyVOL lock=rw"), tmp_path)
-    print(f"\n[kill -9 directory, lock=rw] {figures}")
+    scenario.record("kill -9 directory, lock=rw", figures)
 
 
 @pytest.mark.parametrize("connector", [None, "H5PyVOL"], ids=["native", "h5pyvol"])

@@ -76,17 +76,17 @@ def test_interleaved_writers_merge_or_get_an_error(ceph, tmp_path, conflict):
 def test_swmr_readers_never_see_partial_flushes(ceph, tmp_path):
     figures = many.swmr_readers_see_whole_flushes(f"rados://{POOL}/swmr/rows.h5", ceph_env(ceph), tmp_path,
                                                   many.SWMR_SECONDS)
-    print(f"\n[swmr rados] {figures}")
+    many.record("swmr rados", figures)
 
 
 def test_concurrent_writers_lose_nothing(ceph, tmp_path):
     figures = many.writers_lose_nothing(f"rados://{POOL}/writers/shared.h5", ceph_env(ceph), tmp_path)
-    print(f"\n[writers rados] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
+    many.record("writers rados", figures)
 
 
 def test_killed_writers_and_readers_leave_no_lock_and_no_damage(ceph, tmp_path):
     figures = many.killed_processes_never_block(f"rados://{POOL}/killed/rows.h5", ceph_env(ceph, "H5PyVOL lock=rw"), tmp_path)
-    print(f"\n[kill -9 rados, lock=rw] {figures}")
+    many.record("kill -9 rados, lock=rw", figures)
 
 
 def test_conflicting_writers_exactly_one_error(ceph, tmp_path):

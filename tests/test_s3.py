@@ -153,17 +153,17 @@ def test_interleaved_writers_merge_or_get_an_error(s3, tmp_path, conflict):
 
 def test_swmr_readers_never_see_partial_flushes(s3, tmp_path):
     figures = many.swmr_readers_see_whole_flushes("s3://swmr/rows.h5", s3_env(s3), tmp_path, many.SWMR_SECONDS)
-    print(f"\n[swmr s3] {figures}")
+    many.record(f"swmr s3 {type(s3).__name__}", figures)
 
 
 def test_concurrent_writers_lose_nothing(s3, tmp_path):
     figures = many.writers_lose_nothing("s3://writers/shared.h5", s3_env(s3), tmp_path)
-    print(f"\n[writers s3] {figures['changes']} changes by 8 writers in {figures['seconds']:.1f} s")
+    many.record(f"writers s3 {type(s3).__name__}", figures)
 
 
 def test_killed_writers_and_readers_leave_no_lock_and_no_damage(s3, tmp_path):
     figures = many.killed_processes_never_block("s3://killed/rows.h5", s3_env(s3, "H5PyVOL lock=rw"), tmp_path)
-    print(f"\n[kill -9 s3, lock=rw] {figures}")
+    many.record(f"kill -9 s3 {type(s3).__name__}, lock=rw", figures)
 
 
 def test_conflicting_writers_exactly_one_error(s3, tmp_path):
