@@ -54,9 +54,11 @@ print(json.dumps({"rows": n, "flushes": flushes, "groups": groups}), flush=True)
 """
 
 SWMR_READER = r"""
-import json, sys, time, h5py, numpy as np
+import json, sys, time, h5py, h5pyvol, numpy as np
 url, seconds = sys.argv[1], float(sys.argv[2])
-counts = dict(reads=0, torn=0, short=0, shrinking=0, groups_seen=0, group_errors=0, reopens=0)
+counts = dict(reads=0, torn=0, short=0, shrinking=0, groups_seen=0, group_errors=0, reopens=0, group_refreshes=0,
+              new_by_refresh=0, new_by_reopen=0)
+known = set()
 f = h5py.File(url, "r", swmr=True)
 assert f.swmr_mode
 rows = f["rows"]
@@ -76,14 +78,21 @@ while time.time() < end:
         counts["torn"] += int((bad.any(axis=1) & ~bad.all(axis=1)).sum())              # a row half old, half new
         counts["torn"] += int((bad.all(axis=1) & ~np.all(block == 0, axis=1)).sum())   # a row of other values
         counts["reads"] += 1
-    if counts["reads"] % 50 == 0:  # new groups appear on reopen, with their attributes
-        f.close()
-        f = h5py.File(url, "r", swmr=True)
-        rows = f["rows"]
-        counts["reopens"] += 1
+    if counts["reads"] % 50 == 0:  # new groups appear on reopen or group refresh, with their attributes
+        if counts["reads"] % 100 == 0:
+            f.close()
+            f = h5py.File(url, "r", swmr=True)
+            rows = f["rows"]
+            counts["reopens"] += 1
+        else:
+            h5pyvol.refresh(f)
+            counts["group_refreshes"] += 1
         for name in f:
             if name.startswith("g"):
                 counts["groups_seen"] += 1
+                if name not in known:
+                    counts["new_by_reopen" if counts["reads"] % 100 == 0 else "new_by_refresh"] += 1
+                    known.add(name)
                 if f[name].attrs["rows_then"] > f["rows"].shape[0]:
                     counts["group_errors"] += 1
 f.close()
@@ -112,6 +121,8 @@ def swmr_readers_see_whole_flushes(url: str, env: dict, tmp_path: Path, seconds:
             totals[key] = totals.get(key, 0) + value
     assert totals["torn"] == totals["short"] == totals["shrinking"] == totals["group_errors"] == 0, totals
     assert totals["reads"] >= readers * 10 and totals["groups_seen"] > 0, totals
+    if seconds >= 20:  # groups made while readers read show up on a group refresh, not only on reopen
+        assert totals["new_by_refresh"] > 0, totals
     final = run([sys.executable, "-c", "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r')\n"
                  "d = f['rows'][...]\nprint(d.shape[0], bool((d == np.arange(d.shape[0])[:, None]).all()), "
                  "sum(1 for k in f if k.startswith('g')))", url], env, tmp_path)

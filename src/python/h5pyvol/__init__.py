@@ -8,10 +8,12 @@ from .api import (ArrayDataset, DatasetCreation, ExternalLink, H5Attribute, H5Da
                   H5VOL, SoftLink, UserLink)
 from .errors import ConnectorConfigError, H5PyVOLError, NameExistsError
 from .paths import plugin_dir
+from .refresh import refresh
 from .selection import Selection
 
 __all__ = [
     "H5VOL", "H5File", "H5Group", "H5Dataset", "H5Attribute", "H5Datatype", "H5Object", "ArrayDataset", "DatasetCreation",
     "SoftLink", "ExternalLink", "UserLink", "Selection", "H5PyVOLError", "NameExistsError", "ConnectorConfigError", "plugin_dir",
+    "refresh",
 ]
 __version__ = "0.1.0"

@@ -107,6 +107,7 @@ H5Oget_info_by_name3 = _bind("H5Oget_info_by_name3", herr_t, hid_t, ctypes.c_cha
 H5Ovisit_by_name3 = _bind("H5Ovisit_by_name3", herr_t, hid_t, ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
                           ObjectCallback, ctypes.c_void_p, ctypes.c_uint, hid_t)
 H5Ewalk2 = _bind("H5Ewalk2", herr_t, hid_t, ctypes.c_int, ErrorCallback, ctypes.c_void_p)
+H5Orefresh = _bind("H5Orefresh", herr_t, hid_t)
 
 
 def connector_name(hid: int) -> Optional[str]:
