@@ -130,6 +130,54 @@ def swmr_readers_see_whole_flushes(url: str, env: dict, tmp_path: Path, seconds:
     return {**written, **totals}
 
 
+GROUP_REFRESH_READER = r"""
+import json, sys, h5py, h5pyvol
+f = h5py.File(sys.argv[1], "r", swmr=True)
+before = sorted(f)
+print("opened", flush=True)
+sys.stdin.readline()  # the writer has flushed a new group and a root attribute
+h5pyvol.refresh(f)
+print(json.dumps({"before": before, "after": sorted(f), "attrs": {k: int(v) for k, v in f.attrs.items()},
+                  "g1": int(f["g1"].attrs["made"]) if "g1" in f else None}), flush=True)
+"""
+
+
+def group_refresh_shows_new_links(url: str, env: dict, tmp_path: Path) -> None:
+    """A SWMR reader that refreshes the root group (h5pyvol.refresh, as
+    H5Orefresh) sees the group and the attribute the writer flushed after
+    the reader opened the file, without reopening it."""
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys, h5py\n"
+        "f = h5py.File(sys.argv[1], 'w', libver='latest')\n"
+        "f.create_group('g0')\n"
+        "f.swmr_mode = True\n"
+        "print('ready', flush=True); sys.stdin.readline()\n"
+        "f.create_group('g1').attrs['made'] = 7\n"
+        "f.attrs['groups'] = 2\n"
+        "f.flush()\n"
+        "print('flushed', flush=True); sys.stdin.readline()\n"
+        "f.close()\n"), url], env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
+    reader = subprocess.Popen([sys.executable, "-c", GROUP_REFRESH_READER, url], env=env, cwd=tmp_path,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "opened", reader.stderr.read()
+        writer.stdin.write("\n"); writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "flushed", writer.stderr.read()
+        reader.stdin.write("\n"); reader.stdin.flush()
+        out, err = reader.communicate(timeout=120)
+        assert reader.returncode == 0, err
+        writer.stdin.write("\n"); writer.stdin.flush()
+        assert writer.wait(timeout=120) == 0, writer.stderr.read()
+    finally:
+        for proc in (writer, reader):
+            if proc.poll() is None:
+                proc.kill()
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen == {"before": ["g0"], "after": ["g0", "g1"], "attrs": {"groups": 2}, "g1": 7}, seen
+
+
 WRITERS = r"""
 import json, multiprocessing as mp, sys, time, h5py, numpy as np
 url, writers, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

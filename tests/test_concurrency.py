@@ -16,6 +16,10 @@ def test_swmr_readers_never_see_partial_flushes(tmp_path):
     scenario.record("swmr directory", figures)
 
 
+def test_group_refresh_shows_new_links(tmp_path):
+    scenario.group_refresh_shows_new_links(str(tmp_path / "refresh.h5"), vol_env(), tmp_path)
+
+
 def test_concurrent_writers_lose_nothing(tmp_path):
     figures = scenario.writers_lose_nothing(str(tmp_path / "shared.h5"), vol_env(), tmp_path)
     scenario.record("writers directory", figures)

@@ -79,6 +79,10 @@ def test_swmr_readers_never_see_partial_flushes(ceph, tmp_path):
     many.record("swmr rados", figures)
 
 
+def test_group_refresh_shows_new_links(ceph, tmp_path):
+    many.group_refresh_shows_new_links(f"rados://{POOL}/swmr/refresh.h5", ceph_env(ceph), tmp_path)
+
+
 def test_concurrent_writers_lose_nothing(ceph, tmp_path):
     figures = many.writers_lose_nothing(f"rados://{POOL}/writers/shared.h5", ceph_env(ceph), tmp_path)
     many.record("writers rados", figures)
@@ -87,6 +91,33 @@ def test_concurrent_writers_lose_nothing(ceph, tmp_path):
 def test_killed_writers_and_readers_leave_no_lock_and_no_damage(ceph, tmp_path):
     figures = many.killed_processes_never_block(f"rados://{POOL}/killed/rows.h5", ceph_env(ceph, "H5PyVOL lock=rw"), tmp_path)
     many.record("kill -9 rados, lock=rw", figures)
+
+
+FORKED_CLIENTS = r"""
+import multiprocessing as mp, os, sys
+from h5pyvol_rados import cluster
+
+def address(queue):
+    queue.put(cluster.connect(os.environ["CEPH_CONF"], "client.admin").get_addrs())
+
+if __name__ == "__main__":
+    parent = cluster.connect(os.environ["CEPH_CONF"], "client.admin").get_addrs()
+    queue = mp.get_context("fork").Queue()
+    children = [mp.get_context("fork").Process(target=address, args=(queue,)) for _ in range(4)]
+    [child.start() for child in children]
+    print(parent, *[queue.get(timeout=60) for _ in children])
+    [child.join() for child in children]
+"""
+
+
+def test_forked_children_are_distinct_clients(ceph, tmp_path):
+    """Children forked after the parent connected (multiprocessing's
+    default) each present a client address of their own: with librados'
+    inherited nonce they presented one, and the cluster dropped one child's
+    sessions for another's until its reads timed out."""
+    result = run_script(FORKED_CLIENTS, ceph, tmp_path)
+    addresses = result.stdout.split()
+    assert len(addresses) == 5 and len(set(addresses)) == 5, result.output
 
 
 def test_conflicting_writers_exactly_one_error(ceph, tmp_path):

@@ -156,6 +156,10 @@ def test_swmr_readers_never_see_partial_flushes(s3, tmp_path):
     many.record(f"swmr s3 {type(s3).__name__}", figures)
 
 
+def test_group_refresh_shows_new_links(s3, tmp_path):
+    many.group_refresh_shows_new_links("s3://swmr/refresh.h5", s3_env(s3), tmp_path)
+
+
 def test_concurrent_writers_lose_nothing(s3, tmp_path):
     figures = many.writers_lose_nothing("s3://writers/shared.h5", s3_env(s3), tmp_path)
     many.record(f"writers s3 {type(s3).__name__}", figures)

@@ -38,7 +38,7 @@ def connect(conffile: str, name: str, op_timeout=None) -> rados.Rados:
                 elif float(cluster.conf_get(option) or 0) == 0:
                     cluster.conf_set(option, str(DEFAULT_OP_TIMEOUT))
             try:
-                cluster.connect(timeout=CONNECT_TIMEOUT)
+                _connect_in_fresh_thread(cluster)
             except rados.Error as exc:
                 raise ConnectionError(f"cannot reach the Ceph cluster of {conffile} as {name} "
                                       f"within {CONNECT_TIMEOUT} s: {exc}") from exc
@@ -48,3 +48,26 @@ def connect(conffile: str, name: str, op_timeout=None) -> rados.Rados:
 
 def op_timeout(cluster: rados.Rados) -> float:
     return float(cluster.conf_get("rados_osd_op_timeout") or 0)
+
+
+def _connect_in_fresh_thread(cluster: rados.Rados) -> None:
+    """Connects from a thread of its own.  librados picks the client's
+    nonce (the number that tells its connections from another client's on
+    the same address) from a thread-local random engine; a forked child's
+    main thread inherits the parent's engine, so every child of one parent
+    would present the same nonce, and the cluster would keep dropping one
+    child's sessions for another's until its operations time out.  A new
+    thread seeds a new engine."""
+    failure = []
+
+    def connect():
+        try:
+            cluster.connect(timeout=CONNECT_TIMEOUT)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=connect, name="h5pyvol-rados-connect")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

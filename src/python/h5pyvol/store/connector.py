@@ -71,9 +71,12 @@ class StoreObject:
         if f is not None and "dirty" in f.__dict__:
             f.dirty.add(self.oid)
 
+    #: attributes that are not the object's stored state: setting them is no change
+    _untracked: frozenset = frozenset()
+
     def __setattr__(self, key, value):
         object.__setattr__(self, key, value)
-        if self._tracking and not key.startswith("_"):
+        if self._tracking and not key.startswith("_") and key not in self._untracked:
             self.touch()
 
     def delete_attribute(self, name):
@@ -247,6 +250,10 @@ class StoreFile(StoreGroup, H5File):
     """An open file: its store, its objects, and the metadata written last."""
 
     attribute_class = StoreAttribute
+    # what the dispatcher hands every file (its name, connector, itself as
+    # its file), the intent it is open with, the flush counter (written with
+    # every flush that writes anything) and the lock=rw lock: none is a change
+    _untracked = frozenset({"filename", "vol", "file", "mode", "generation", "rw_lock"})
 
     def __init__(self, name=None, *args, kv: KVStore = None, **kwargs):
         self.objects: dict[int, StoreObject] = {}
