@@ -130,3 +130,7 @@ def run_py(tmp_path):
         assert_no_crash(result)
         return result
     return runner
+
+
+# one run of each corpus program per session, shared by test_corpus and test_copy
+from corpus_runs import corpus  # noqa: E402,F401

@@ -135,14 +135,20 @@ herr_t pv_dataset_write(size_t count, void *dset[], hid_t mem_type_id[], hid_t m
 }
 
 /* Puts a variable-length fill value back into a decoded creation list
- * (see pv_dcpl_encode). */
+ * (see pv_dcpl_encode).  A list that says "default" was never given one:
+ * setting one there would turn HDF5's default into a user-defined value. */
 static herr_t restore_vlen_fill(pv_obj_t *d, hid_t dcpl)
 {
-    PyObject *fill;
-    hid_t     type;
-    char     *buf;
-    herr_t    ret = 0;
+    H5D_fill_value_t status = H5D_FILL_VALUE_UNDEFINED;
+    PyObject        *fill;
+    hid_t            type;
+    char            *buf;
+    herr_t           ret = 0;
 
+    if (H5Pfill_value_defined(dcpl, &status) < 0)
+        return -1;
+    if (status == H5D_FILL_VALUE_DEFAULT)
+        return 0;
     if (!(fill = pv_call(H5E_DATASET, "dataset_fill_element", "(O)", d->py)))
         return -1;
     if (fill != Py_None && (type = pv_io_type(&pv_dataset_io, d)) >= 0) {

@@ -18,6 +18,7 @@
 
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,24 +98,46 @@ static hsize_t blocks_within(hsize_t extent, hsize_t start, hsize_t stride, hsiz
     return (extent - start - block) / (stride ? stride : 1) + 1;
 }
 
+/* An access list for a source file: a native HDF5 file (HDF5's signature
+ * at its start) is opened natively whatever connector is the default, so a
+ * store's virtual dataset can map native files.  The caller closes it. */
+static hid_t source_fapl(const char *path)
+{
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE         *f = fopen(path, "rb");
+    int           native = f && fread(head, 1, sizeof head, f) == sizeof head && !memcmp(head, signature, 8);
+    hid_t         fapl = H5Pcreate(H5P_FILE_ACCESS), vol;
+
+    if (f)
+        fclose(f);
+    if (native && fapl >= 0 && (vol = H5VLget_connector_id_by_name("native")) >= 0) {
+        H5Pset_vol(fapl, vol, NULL);
+        H5VLclose(vol);
+    }
+    return fapl;
+}
+
 /* The source dataset of mapping i, opened read-only, or -1 (a missing
  * source: the caller reads the fill value). *file_out must be closed. */
 static hid_t open_source(hid_t dcpl, size_t i, const char *own_file, hid_t dapl, hid_t *file_out)
 {
     char  name[PATH_MAX], dset_name[PATH_MAX], path[PATH_MAX];
-    hid_t file = -1, dset = -1;
+    hid_t file = -1, dset = -1, fapl;
 
     *file_out = -1;
     if (H5Pget_virtual_filename(dcpl, i, name, sizeof name) < 0
         || H5Pget_virtual_dsetname(dcpl, i, dset_name, sizeof dset_name) < 0)
         return -1;
     source_path(name, own_file, dapl, path, sizeof path);
+    fapl = source_fapl(path);
     H5E_BEGIN_TRY
     {
-        file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
         dset = file < 0 ? -1 : H5Dopen2(file, dset_name, H5P_DEFAULT);
     }
     H5E_END_TRY
+    H5Pclose(fapl);
     if (dset < 0 && file >= 0)
         H5Fclose(file);
     else
@@ -254,6 +277,18 @@ static herr_t read_mapping(hid_t dcpl, size_t i, const char *own_file, hid_t dap
     else {
         vsel = H5Scopy(vspace);
         ssel = H5Scopy(srcspace);
+    }
+    if (ssel >= 0) {
+        /* the source's own extent, as natively (a mapping's stored source
+         * space may carry none: "all of the source" is saved as a scalar) */
+        hid_t actual = H5Dget_space(dset);
+
+        if (actual < 0 || H5Sextent_copy(ssel, actual) < 0) {
+            H5Sclose(ssel);
+            ssel = -1;
+        }
+        if (actual >= 0)
+            H5Sclose(actual);
     }
     if (vsel < 0 || ssel < 0)
         goto done;

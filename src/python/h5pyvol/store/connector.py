@@ -950,6 +950,8 @@ class StoreVOL(H5VOL):
 
     def open_file(self, name, mode):
         kv = self._kv(name)
+        if mode != "r" and kv.read_only:
+            raise PermissionError(kv.read_only)
         key = kv.describe()
         f = self.open_files.get(key)
         if f is not None:

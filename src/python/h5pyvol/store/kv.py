@@ -26,6 +26,8 @@ class KVStore(ABC):
 
     #: whether put_if_absent is atomic against other processes
     supports_conditional_put = False
+    #: why files here open for reading only (a zip archive), or None
+    read_only: Optional[str] = None
 
     @abstractmethod
     def get(self, key: str) -> Optional[bytes]: ...

@@ -1,7 +1,8 @@
 """File name -> key-value backend.
 
 A plain path or a file:// URL is a directory store at that path; mem://name
-is an in-process memory store (it lives as long as the process).  Other
+is an in-process memory store (it lives as long as the process); zip://path
+or a path ending in .zip is a Zarr zip archive, read-only.  Other
 schemes (s3://, rados://) are registered by the object-store packages with
 :func:`register_scheme`.
 """
@@ -11,6 +12,7 @@ from typing import Callable
 from urllib.parse import unquote, urlparse
 
 from .kv import DirectoryKV, KVStore, MemoryKV
+from .zipkv import ZipKV
 
 _memory_stores: dict[str, MemoryKV] = {}
 _schemes: dict[str, Callable[[str, dict], KVStore]] = {}
@@ -25,6 +27,8 @@ def backend_for(name: str, options: dict, fsync: bool = False) -> KVStore:
     if name.startswith("mem://"):
         key = name[len("mem://"):]
         return _memory_stores.setdefault(key, MemoryKV(key))
+    if name.startswith("zip://") or (name.lower().endswith(".zip") and "://" not in name):
+        return ZipKV(name)
     if name.startswith("file://"):
         return DirectoryKV(unquote(urlparse(name).path), fsync=fsync)
     scheme = name.split("://", 1)[0] if "://" in name else None
