@@ -86,6 +86,7 @@ while time.time() < end:
             counts["reopens"] += 1
         else:
             h5pyvol.refresh(f)
+            rows.refresh()  # after the group: the rows its new groups describe (each object is refreshed alone)
             counts["group_refreshes"] += 1
         for name in f:
             if name.startswith("g"):

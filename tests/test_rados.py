@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import concurrency_scenarios as many
+import tools_scenarios as tools
 import store_scenarios as scenario
 from conftest import assert_no_crash, run, vol_env
 from servers.ceph import POOL, CephCluster
@@ -301,3 +302,18 @@ def test_node_table_differences():
     assert sorted(to_set) == ["a000000000000", "l000000000002"] and to_remove == []
     for reordered in (["c", "a", "d"], ["a", "new", "c", "d"]):
         assert new_state.delta(node_tables.split(document(reordered, attrs=()))[1]) is None
+
+
+# ------------------------------------------------------------ the tools (issue 13)
+
+def test_copy_native_rados_native_keeps_what_h5dump_shows(ceph, tmp_path):
+    tools.round_trip_keeps_h5dump(f"rados://{POOL}/tools/rich.h5", ceph_env(ceph), vol_env(None), tmp_path, jobs=4)
+
+
+def test_pack_and_unpack_a_rados_file(ceph, tmp_path):
+    tools.pack_unpack_round_trip(f"rados://{POOL}/tools/packed.h5", ceph_env(ceph), vol_env(None), tmp_path)
+
+
+def test_rechunk_a_rados_dataset_atomically(ceph, tmp_path):
+    figures = tools.rechunk_is_atomic_for_readers(f"rados://{POOL}/tools/rechunked.h5", ceph_env(ceph), tmp_path)
+    many.record("rechunk rados", figures)

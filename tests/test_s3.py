@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import concurrency_scenarios as many
+import tools_scenarios as tools
 import store_scenarios as scenario
 from conftest import ROOT, assert_no_crash, run, vol_env
 from servers.ceph import CephS3
@@ -172,3 +173,18 @@ def test_killed_writers_and_readers_leave_no_lock_and_no_damage(s3, tmp_path):
 
 def test_conflicting_writers_exactly_one_error(s3, tmp_path):
     many.conflicting_writers_one_error("s3://conflicts/file.h5", s3_env(s3), tmp_path)
+
+
+# ------------------------------------------------------------ the tools (issue 13)
+
+def test_copy_native_s3_native_keeps_what_h5dump_shows(s3, tmp_path):
+    tools.round_trip_keeps_h5dump("s3://tools/rich.h5", s3_env(s3), vol_env(None), tmp_path, jobs=4)
+
+
+def test_pack_and_unpack_an_s3_file(s3, tmp_path):
+    tools.pack_unpack_round_trip("s3://tools/packed.h5", s3_env(s3), vol_env(None), tmp_path)
+
+
+def test_rechunk_an_s3_dataset_atomically(s3, tmp_path):
+    figures = tools.rechunk_is_atomic_for_readers("s3://tools/rechunked.h5", s3_env(s3), tmp_path)
+    many.record(f"rechunk s3 {type(s3).__name__}", figures)

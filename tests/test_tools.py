@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
+import concurrency_scenarios as many
 import tools_scenarios as tools
 from conftest import vol_env
 
@@ -133,6 +134,8 @@ def test_ls_info_check_and_errors(env, native_env, tmp_path):
     assert len(missing.stderr.strip().splitlines()) == 1 and missing.stderr.startswith("h5pyvol ls: ")
     debug = tools.h5pyvol(["ls", "--debug", "nowhere.h5"], env, tmp_path)
     assert "Traceback" in debug.stderr
+    same = tools.h5pyvol(["copy", "--overwrite", "rich.h5", "./rich.h5"], env, tmp_path)
+    assert same.returncode == 2 and "same file" in same.stderr and (tmp_path / "rich.h5").stat().st_size > 0
     (tmp_path / "notes.txt").write_text("not HDF5")
     assert tools.h5pyvol(["copy", "notes.txt", "x"], env, tmp_path).returncode == 2
     for command in ("copy", "pack", "unpack", "ls", "info", "rm", "check", "env"):
@@ -170,6 +173,24 @@ def test_rm_deletes_only_h5pyvol_files(env, tmp_path):
     for name in ("store", "a.zip"):
         removed = tools.h5pyvol(["rm", "-y", name], env, tmp_path)
         assert removed.returncode == 0 and not (tmp_path / name).exists(), removed.output
+
+
+def test_rechunk_is_atomic_for_readers(env, tmp_path):
+    figures = tools.rechunk_is_atomic_for_readers(str(tmp_path / "rechunked"), env, tmp_path)
+    many.record("rechunk directory", figures)
+
+
+def test_rechunk_refuses_what_it_cannot_do(env, tmp_path):
+    tools.make_rich_file(tmp_path / "rich.h5")
+    native = tools.h5pyvol(["rechunk", "rich.h5", "/grp/chunked", "--chunks", "5,5"], env, tmp_path)
+    assert native.returncode == 2 and "h5repack -l" in native.stderr, native.output
+    assert tools.h5pyvol(["copy", "-q", "rich.h5", "store"], env, tmp_path).returncode == 0
+    for args, message in ((["/grp/chunked", "--chunks", "5"], "rank 2"), (["/nothing", "--chunks", "5"], "no dataset"),
+                          (["/grp", "--chunks", "5"], "not a dataset")):
+        refused = tools.h5pyvol(["rechunk", "store", *args], env, tmp_path)
+        assert refused.returncode == 2 and message in refused.stderr, refused.output
+    bad = tools.h5pyvol(["rechunk", "store", "/grp/chunked", "--chunks", "0,5"], env, tmp_path)
+    assert bad.returncode == 2 and "positive integers" in bad.stderr, bad.output
 
 
 def test_copy_to_and_from_memory_in_one_process(tmp_path):

@@ -4,10 +4,12 @@ object stores.  Every scenario runs the installed ``h5pyvol`` command in
 other processes, as a user would."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -113,3 +115,68 @@ try:
 except OSError as exc:
     print(exc)
 """
+
+
+RECHUNK_READER = r"""
+import json, os, sys, h5py, numpy as np
+url, stop_file, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+counts = {"reads": 0, "wrong": 0, "told_to_refresh": 0, "layouts": []}
+held = h5py.File(url, "r") if mode == "held" else None  # (one process: every open of a file shares it)
+expected = None
+while not os.path.exists(stop_file):
+    f = held if held is not None else h5py.File(url, "r")
+    d = f["data"]
+    try:
+        values = d[...]
+    except OSError as exc:  # a reader that read the old layout, reading after the swap
+        if "new chunk layout" not in str(exc):
+            raise
+        counts["told_to_refresh"] += 1
+        d.refresh()
+        if held is None:
+            f.close()
+        continue
+    if expected is None:
+        expected = np.arange(values.size, dtype=values.dtype).reshape(values.shape) + 1
+    counts["reads"] += 1
+    counts["wrong"] += int((values != expected).any())
+    if str(d.chunks) not in counts["layouts"]:
+        counts["layouts"].append(str(d.chunks))
+    if held is None:
+        f.close()
+print(json.dumps(counts))
+"""
+
+
+def rechunk_is_atomic_for_readers(url: str, env: dict, tmp_path: Path, readers: int = 2) -> dict:
+    """Readers in other processes read a dataset over and over while
+    ``h5pyvol rechunk`` gives it new chunks: every read is whole (no fill
+    values where data is), readers that open the file afresh for each read
+    see the old layout and then the new one, and one that keeps it open
+    across the swap is told to refresh, never given wrong data."""
+    made = subprocess.run([sys.executable, "-c", "import sys, h5py, numpy as np\n"
+                           "with h5py.File(sys.argv[1], 'w') as f:\n"
+                           "    f.create_dataset('data', data=np.arange(600 * 2000, dtype='i8').reshape(600, 2000) + 1,"
+                           " chunks=(10, 2000))", url], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    stop = tmp_path / "stop"
+    modes = ["fresh"] * readers + ["held"]
+    procs = [subprocess.Popen([sys.executable, "-c", RECHUNK_READER, url, str(stop), mode], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for mode in modes]
+    time.sleep(2)
+    done = h5pyvol(["rechunk", url, "/data", "--chunks", "300,100"], env, tmp_path)
+    time.sleep(2)
+    stop.write_text("")
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert done.returncode == 0, done.output
+    assert all(r["wrong"] == 0 for r in results), results
+    # each sees the old layout, then the new one; the holder is told to refresh in between (a reader that
+    # opened just before the swap may be told too, if its read outlasts rechunk's grace period)
+    assert all(r["layouts"] == ["(10, 2000)", "(300, 100)"] for r in results), results
+    assert results[-1]["told_to_refresh"] >= 1, results
+    return {"reads": sum(r["reads"] for r in results), "told_to_refresh": sum(r["told_to_refresh"] for r in results),
+            "wrong": 0}

@@ -14,7 +14,7 @@ from .selection import Selection
 __all__ = [
     "H5VOL", "H5File", "H5Group", "H5Dataset", "H5Attribute", "H5Datatype", "H5Object", "ArrayDataset", "DatasetCreation",
     "SoftLink", "ExternalLink", "UserLink", "Selection", "H5PyVOLError", "NameExistsError", "ConnectorConfigError", "plugin_dir",
-    "refresh", "copy", "pack", "unpack", "remove",
+    "refresh", "copy", "pack", "unpack", "remove", "rechunk",
 ]
 __version__ = "0.1.0"
 
@@ -45,3 +45,9 @@ def remove(name: str, confirm=None) -> bool:
     from .tools.remove import remove as run
     return run(name, confirm=confirm)
 
+
+def rechunk(name: str, dataset: str, chunks: tuple, **options):
+    """Gives a dataset of an H5PyVOL file new chunk dimensions, atomically
+    for readers (``h5pyvol rechunk``)."""
+    from .tools.rechunk import rechunk as run
+    return run(name, dataset, chunks, **options)

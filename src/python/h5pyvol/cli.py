@@ -136,6 +136,15 @@ def _rm(args) -> int:
     return EXIT_OK if remove(args.file, confirm=ask) else EXIT_FOUND
 
 
+def _rechunk(args) -> int:
+    from .tools.rechunk import rechunk
+    chunks = tuple(int(c) for c in args.chunks.split(","))
+    summary = rechunk(args.file, args.dataset, chunks, progress=not args.quiet)
+    if not args.quiet:
+        print(f"rechunked {args.dataset} in {args.file} to {chunks}: {summary.line()}", file=sys.stderr)
+    return EXIT_OK
+
+
 class _Usage(Exception):
     pass
 
@@ -148,6 +157,15 @@ def _jobs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
+
+
+def _chunks(text: str) -> str:
+    try:
+        if not all(int(c) > 0 for c in text.split(",")):
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive integers, such as 100,100") from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
                 "Asks first unless -y.  Refuses a native HDF5 file and anything H5PyVOL did not write.")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask")
     p.add_argument("file")
+
+    p = command("rechunk", _rechunk, "give a dataset of an H5PyVOL file new chunk dimensions",
+                "Atomic for readers: they see the old layout or the new one, never a mix (one that read the old "
+                "layout and reads after the swap gets an error telling it to refresh).  No other process may "
+                "write the dataset meanwhile.")
+    p.add_argument("file")
+    p.add_argument("dataset", help="its path, such as /group/data")
+    p.add_argument("--chunks", required=True, type=_chunks, help="new chunk dimensions, such as 100,100")
+    p.add_argument("-q", "--quiet", action="store_true")
 
     p = command("check", _check, "read every node, attribute and chunk; report what is missing or corrupt",
                 "Exit code 1 when something is.")

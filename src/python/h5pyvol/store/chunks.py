@@ -1,7 +1,9 @@
 """Chunked n-dimensional storage on a key-value store, in numpy.
 
 One dataset is a grid of chunks stored under Zarr v3's default chunk keys
-("<node>/c/<i>/<j>", "<node>/c" for 0-d arrays).  Reads fetch every touched
+("<node>/c/<i>/<j>", "<node>/c" for 0-d arrays), or Zarr v3's "v2" keys
+("<node>/<i>.<j>", "<node>/0" for 0-d arrays), which ``h5pyvol rechunk``
+writes a new layout under beside the old one.  Reads fetch every touched
 chunk concurrently; writes that cover a chunk only partly read it first
 (read-modify-write), and all stores run concurrently, so object-store
 latency overlaps.  Missing chunks read as the fill value.
@@ -105,8 +107,14 @@ class ChunkedArray:
     """A dataset's elements: ``shape`` split into ``chunks`` under ``prefix``."""
 
     def __init__(self, kv: KVStore, prefix: str, shape: tuple, chunks: tuple, dtype: np.dtype,
-                 codec: ChunkCodec, fill: Callable[[], np.ndarray], executor: ThreadPoolExecutor):
+                 codec: ChunkCodec, fill: Callable[[], np.ndarray], executor: ThreadPoolExecutor,
+                 key_encoding: Optional[dict] = None, on_missing: Optional[Callable[[], None]] = None):
         self.kv, self.prefix = kv, prefix
+        encoding = key_encoding or DEFAULT_KEY_ENCODING
+        self.v2_keys = encoding["name"] == "v2"
+        self.separator = encoding.get("configuration", {}).get("separator", "." if self.v2_keys else "/")
+        # called when a read finds chunks missing: raises if this layout is no longer the dataset's
+        self.on_missing = on_missing
         self.shape, self.chunks, self.dtype = tuple(shape), tuple(chunks), dtype
         # numpy spreads an array type's dims into shapes: data arrives with the base type
         self.base = dtype.subdtype[0] if dtype.subdtype else dtype
@@ -121,7 +129,19 @@ class ChunkedArray:
     # -- keys -----------------------------------------------------------------------
     def key(self, index: tuple) -> str:
         base = (self.prefix + "/") if self.prefix else ""
-        return base + "c" + "".join(f"/{i}" for i in index)
+        if self.v2_keys:
+            return base + (self.separator.join(str(i) for i in index) if index else "0")
+        return base + "c" + "".join(f"{self.separator}{i}" for i in index)
+
+    def keys_prefix(self) -> str:
+        """What every chunk key of this layout starts with ("" for v2 keys:
+        they share the node's prefix with its other keys)."""
+        base = (self.prefix + "/") if self.prefix else ""
+        return base if self.v2_keys else base + "c"
+
+    def _missing(self, values: list) -> None:
+        if self.on_missing is not None and any(v is None for v in values):
+            self.on_missing()
 
     def _decode(self, data: Optional[bytes], writable: bool) -> np.ndarray:
         if data is None:
@@ -131,6 +151,7 @@ class ChunkedArray:
     def _load_many(self, indexes: list, writable: bool = True) -> dict:
         """The chunks at ``indexes`` (fill where missing), fetched concurrently."""
         values = self.kv.get_many([self.key(index) for index in indexes], self.executor, self.size_hint)
+        self._missing(values)
         return dict(zip(indexes, self._each(lambda data: self._decode(data, writable), values)))
 
     def _store_many(self, items: dict) -> None:
@@ -216,6 +237,7 @@ class ChunkedArray:
             index, (first, count) = item
             data = self.kv.get_range(self.key(index), first * size, count * size)
             if data is None:
+                self._missing([None])
                 return self.fill(self.chunks).reshape(-1)[first:first + count]
             if len(data) != count * size:
                 raise OSError(f"chunk {self.key(index)!r} is shorter than its array says")
@@ -312,7 +334,7 @@ class ChunkedArray:
     def fill_missing(self, batch: int = 64) -> None:
         """Stores the fill chunk wherever the extent has no chunk yet
         (H5D_ALLOC_TIME_EARLY), ``batch`` chunks at a time."""
-        stored = set(self.kv.list(self.key(()) if not self.shape else self.key(()) + "/"))
+        stored = set(self.kv.list(self.keys_prefix()))
         grid = [range((n + c - 1) // c) for n, c in zip(self.shape, self.chunks)]
         encoded = self.codec.encode(self.fill(self.chunks))
         missing = (self.key(i) for i in itertools.product(*grid) if self.key(i) not in stored)
@@ -348,6 +370,20 @@ class ChunkedArray:
         self._store_many(trimmed)
 
     def delete(self) -> None:
+        if self.v2_keys:
+            for key in list(self.kv.list(self.keys_prefix())):
+                if is_v2_chunk_key(key[len(self.keys_prefix()):], self.separator):
+                    self.kv.delete(key)
+            return
         base = (self.prefix + "/" if self.prefix else "") + "c"
         self.kv.delete(base)
         self.kv.delete_prefix(base + "/")
+
+
+DEFAULT_KEY_ENCODING = {"name": "default", "configuration": {"separator": "/"}}
+
+
+def is_v2_chunk_key(rest: str, separator: str = ".") -> bool:
+    """Whether a key's last part (below its node) is a v2 chunk key."""
+    parts = rest.split(separator)
+    return "/" not in rest.replace(separator, "") and all(p.isdigit() for p in parts)

@@ -26,7 +26,7 @@ from ..api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Data
 from ..selection import Selection
 from ..types import decode_element, dtype_from_spec, encode_element, has_vlen, spec_from_dtype
 from . import names, routing
-from .chunks import ChunkCodec, ChunkedArray
+from .chunks import DEFAULT_KEY_ENCODING, ChunkCodec, ChunkedArray, is_v2_chunk_key
 from .kv import KVStore
 from .merge import RETRIES, ConflictError, FileChangedError, backoff, merge
 from .rwlock import ReadersWriterLock, lock_path
@@ -183,9 +183,26 @@ class StoreDataset(StoreObject, H5Dataset):
             for codec in self.codecs:  # Blosc shuffles elements of the dataset's size
                 if codec["name"] == "blosc":
                     codec["configuration"]["typesize"] = max(self.dtype.itemsize, 1)
+        self.chunk_key_encoding = kwargs.get("chunk_key_encoding") or dict(DEFAULT_KEY_ENCODING)
         self._array: Optional[ChunkedArray] = None
         self.shape = None if self.null else tuple(shape)
         self._tracking = True
+
+    def _layout_still_current(self) -> None:
+        """A read found chunks missing: fine if they were never written, but
+        if another process gave the dataset a new layout since this one read
+        it (``h5pyvol rechunk``), the old chunks are being deleted and would
+        read as fill values, silently.  An error says so instead."""
+        raw = self.file.kv.get(_meta_key(self.node_path)) if self.node_path is not None else None
+        if raw is None:
+            return
+        doc = json.loads(raw)
+        grid = tuple(doc.get("chunk_grid", {}).get("configuration", {}).get("chunk_shape", ()))
+        if grid != tuple(self.chunk_shape) or doc.get("chunk_key_encoding", DEFAULT_KEY_ENCODING) != \
+                self.chunk_key_encoding:
+            raise FileChangedError(f"dataset {self.node_path!r} was given a new chunk layout by another process "
+                                   f"after this one read it; refresh it (Dataset.refresh, H5Drefresh) or reopen "
+                                   f"the file")
 
     def _chunk_fill(self, chunk_shape) -> np.ndarray:
         array = np.zeros(chunk_shape, dtype=self.dtype)
@@ -200,13 +217,16 @@ class StoreDataset(StoreObject, H5Dataset):
 
     @property
     def array(self) -> ChunkedArray:
-        if self._array is None or self._array.prefix != self.ensure_node():
+        layout = (self.ensure_node(), tuple(self.chunk_shape), json.dumps(self.chunk_key_encoding, sort_keys=True))
+        if self._array is None or self._array_layout != layout:
             spec = self.type_spec
             codec = ChunkCodec(self.codecs, self.dtype, self.encoding,
                                decode_element=lambda raw: decode_element(spec, raw),
                                encode_element=lambda value: encode_element(spec, value))
             self._array = ChunkedArray(self.file.kv, self.ensure_node(), self.shape or (), self.chunk_shape,
-                                       self.dtype, codec, self._chunk_fill, self.file.vol.executor)
+                                       self.dtype, codec, self._chunk_fill, self.file.vol.executor,
+                                       key_encoding=self.chunk_key_encoding, on_missing=self._layout_still_current)
+            self._array_layout = layout
         self._array.shape = self.shape or ()
         return self._array
 
@@ -240,8 +260,12 @@ class StoreDataset(StoreObject, H5Dataset):
     def storage_size(self) -> int:
         if self.null or self.node_path is None:
             return 0
-        prefix = self.node_path + "/c"
-        stored = sum(1 for k in self.file.kv.list(prefix) if k == prefix or k.startswith(prefix + "/"))
+        array = self.array
+        prefix = array.keys_prefix()
+        if array.v2_keys:
+            stored = sum(1 for k in self.file.kv.list(prefix) if is_v2_chunk_key(k[len(prefix):], array.separator))
+        else:
+            stored = sum(1 for k in self.file.kv.list(prefix) if k == prefix or k.startswith(prefix + "/"))
         return min(stored * int(np.prod(self.chunk_shape, dtype=np.int64)) * self.dtype.itemsize,
                    super().storage_size()) if stored else 0
 
@@ -597,7 +621,7 @@ def _dump(obj) -> str:
         doc = {"zarr_format": 3, "node_type": "array", "shape": [0] if obj.null else list(obj.shape),
                "data_type": data_type,
                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(obj.chunk_shape)}},
-               "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+               "chunk_key_encoding": obj.chunk_key_encoding,
                "fill_value": zarr_fill_value(spec, obj.dtype, fill), "codecs": obj.codecs,
                "attributes": plain}
         creation = obj.creation
@@ -705,6 +729,13 @@ class _Loader:
         try:
             if isinstance(obj, StoreDataset) and not obj.null:
                 obj.shape = tuple(doc["shape"])
+            if isinstance(obj, StoreDataset):  # a new layout (h5pyvol rechunk) is seen on refresh
+                obj.chunk_shape = tuple(doc["chunk_grid"]["configuration"]["chunk_shape"])
+                obj.chunk_key_encoding = doc.get("chunk_key_encoding") or dict(DEFAULT_KEY_ENCODING)
+                c = reserved.get("creation")
+                if c:
+                    obj.creation.chunks = tuple(c["chunks"]) if c.get("chunks") else None
+                    obj.creation.dcpl = unb64(c.get("dcpl"))
             obj.attributes = {}
             if obj is self.f:
                 self.f.generation = reserved.get("generation", self.f.generation)
@@ -748,6 +779,7 @@ class _Loader:
         ds = self.f.vol.dataset_class(name, dtype=dtype_from_spec(spec), shape=shape, maxshape=maxshape,
                                       creation=creation, type_spec=spec,
                                       chunk_shape=doc["chunk_grid"]["configuration"]["chunk_shape"],
+                                      chunk_key_encoding=doc.get("chunk_key_encoding"),
                                       codecs=doc["codecs"], **kwargs)
         if reserved.get("named_type"):
             self.named_types[-1] = (ds, reserved["named_type"])

@@ -350,6 +350,13 @@ def _open_destination(dst_name: str, src: h5py.File, overwrite: bool, dst_format
     return files.open_file(dst_name, "w", format=kind, fcpl=fcpl), True
 
 
+def _same_name(a: str, b: str) -> bool:
+    def canonical(name):
+        return name if files.is_url(name) and not name.startswith("file://") else \
+            os.path.realpath(name[len("file://"):] if name.startswith("file://") else name)
+    return canonical(a) == canonical(b)
+
+
 def _store_exists(name: str) -> bool:
     try:
         kv = storeview.open_kv(name)
@@ -365,6 +372,10 @@ def copy(src: str, dst: str, *, progress: bool | Callable = False, jobs: int = 1
     what it moved.  ``progress``: True for a bar on stderr (when it is a
     terminal), or a callable ``(moved_bytes, total_bytes)``."""
     from .progress import Progress
+    if dst.startswith("zip://") or (not files.is_url(dst) and dst.lower().endswith(".zip")):
+        raise CopyError(f"{dst}: archives are written by h5pyvol pack (a copy needs a writable destination)")
+    if _same_name(src, dst):
+        raise CopyError(f"{src} and {dst} are the same file")
     started = time.monotonic()
     summary = Summary()
     with files.open_file(src, "r", format=src_format) as sf:

@@ -341,7 +341,7 @@ def _owner(key: str) -> str:
         end -= 1
     if end > 0 and parts[end - 1] == "c":
         return "/".join(parts[:end - 1])
-    return "/".join(parts[:-1])
+    return "/".join(parts[:-1])  # "<node>/<i>.<j>": v2 chunk keys (a rechunked layout)
 
 
 def _unreferenced_keys(store, nodes: set, report: CheckReport) -> list:

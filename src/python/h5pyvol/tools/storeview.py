@@ -12,6 +12,7 @@ from typing import Iterator, Optional
 
 from ..store.connector import METADATA
 from ..store.kv import KVStore
+from ..store.chunks import is_v2_chunk_key
 from ..store.routing import backend_for
 
 
@@ -49,9 +50,20 @@ def chunk_grid(doc: dict) -> Optional[tuple]:
     return None if grid is None else tuple(grid)
 
 
-def present_chunks(kv: KVStore, node: str) -> set:
-    """Indexes of the chunks stored for the array at ``node``."""
-    prefix = node + "/c"
+def present_chunks(kv: KVStore, node: str, doc: Optional[dict] = None) -> set:
+    """Indexes of the chunks stored for the array at ``node`` (under the
+    chunk key encoding its document names)."""
+    encoding = (doc or document(kv, node) or {}).get("chunk_key_encoding", {"name": "default"})
+    if encoding.get("name") == "v2":
+        separator = encoding.get("configuration", {}).get("separator", ".")
+        base = node + "/" if node else ""
+        present = set()
+        for key in kv.list(base):
+            rest = key[len(base):]
+            if is_v2_chunk_key(rest, separator):
+                present.add(tuple(int(p) for p in rest.split(separator)))
+        return present
+    prefix = (node + "/" if node else "") + "c"
     present = set()
     for key in kv.list(prefix):
         rest = key[len(prefix):]
