@@ -124,6 +124,10 @@ class _Structure:
     def _group(self, group: h5py.Group, path: str) -> None:
         for name in _names_in_order(group):
             child_path = path.rstrip("/") + "/" + name
+            kind = hdf5.link_info(group.id.id, name.encode("utf-8", "surrogateescape")).type
+            if kind not in (hdf5.H5L_TYPE_HARD, hdf5.H5L_TYPE_SOFT, hdf5.H5L_TYPE_EXTERNAL):
+                raise CopyError(f"{child_path} is a user-defined link (class {kind}): not copied, since only the "
+                                f"program that registered its class can make one")
             link = group.get(name, getlink=True)
             target = self.dst[path]
             if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
