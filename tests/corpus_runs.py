@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Result, assert_no_crash, run, vol_env
+from h5pyvol.files import has_hdf5_signature
 from h5pyvol.paths import hdf5_prefix
 
 CONNECTOR = "H5PyVOL"  # the default connector: the directory store
@@ -166,17 +167,7 @@ def corpus(build_c, examples, tmp_path_factory):
 
 
 def is_hdf5(path: Path) -> bool:
-    # the native superblock signature, at 0 or after a user block of 512 * 2^n bytes
-    with open(path, "rb") as f:
-        offset = 0
-        while True:
-            f.seek(offset)
-            head = f.read(8)
-            if head == b"\x89HDF\r\n\x1a\n":
-                return True
-            if len(head) < 8:
-                return False
-            offset = 512 if offset == 0 else offset * 2
+    return has_hdf5_signature(str(path))
 
 
 def h5(name: str, args: list, cwd: Path, side: str) -> Result:

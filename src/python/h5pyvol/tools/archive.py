@@ -96,9 +96,10 @@ def unpack(archive: str, dst: str, *, progress: Union[bool, Callable] = False, o
     keys = _keys_root_last(source)
     summary = Summary(unit="keys")
     todo = [k for k in keys if k not in present or k.endswith(METADATA) or not _is_chunk(k)]
-    summary.pieces_skipped = len(keys) - len(todo)
+    skipped = set(keys).difference(todo)
+    summary.pieces_skipped = len(skipped)
     with Progress(progress, total_bytes=source.total_size(), description="unpack",
-                  done_bytes=sum(source.total_size(k) for k in keys if k not in todo)) as bar, \
+                  done_bytes=sum(source.total_size(k) for k in skipped)) as bar, \
             ThreadPoolExecutor(max(1, jobs)) as pool:
         def move(key):
             value = source.get(key)

@@ -281,7 +281,6 @@ class _Presence:
     def __init__(self, f: h5py.File):
         self.f = f
         self.kv = storeview.open_kv(f.filename) if files.connector_of(f) == files.STORE else None
-        self.cache: dict = {}
 
     def chunks(self, dset: h5py.Dataset) -> Optional[Callable[[tuple], bool]]:
         if not dset.chunks:
@@ -299,41 +298,48 @@ class _Presence:
         return present.__contains__
 
 
+def _spaces(dset: h5py.Dataset, piece: Piece, points_only: bool = False):
+    """(memory space, the dataset's file space selecting the piece); the
+    memory space is one-dimensional with ``points_only``."""
+    fspace = dset.id.get_space()
+    if not piece.selection:
+        return h5py.h5s.create(h5py.h5s.SCALAR), fspace
+    count = tuple(s.stop - s.start for s in piece.selection)
+    fspace.select_hyperslab(tuple(s.start for s in piece.selection), count)
+    return h5py.h5s.create_simple((int(np.prod(count)),) if points_only else count), fspace
+
+
+def read_raw(dset: h5py.Dataset, piece: Piece) -> np.ndarray:
+    """The piece's elements as their bytes in the file's type (no conversion)."""
+    tid = dset.id.get_type()
+    raw = np.empty(tuple(s.stop - s.start for s in piece.selection), dtype=f"V{tid.get_size()}")
+    mspace, fspace = _spaces(dset, piece)
+    dset.id.read(mspace, fspace, raw, mtype=tid)
+    return raw
+
+
+def write_raw(dset: h5py.Dataset, piece: Piece, raw: np.ndarray) -> None:
+    mspace, fspace = _spaces(dset, piece)
+    dset.id.write(mspace, fspace, raw, mtype=dset.id.get_type())
+
+
 def move_piece(src: h5py.File, dst: h5py.File, piece: Piece) -> None:
     sds, dds = src[piece.path], dst[piece.path]
     tid = sds.id.get_type()
     kind = refs.kind_of_type(tid)
-    if not piece.selection:
-        fspace = sds.id.get_space()
-        mshape = ()
-    else:
-        start = tuple(s.start for s in piece.selection)
-        count = tuple(s.stop - s.start for s in piece.selection)
-        fspace = sds.id.get_space()
-        fspace.select_hyperslab(start, count)
-        mshape = count
     if kind == "new":
-        npoints = int(np.prod(mshape)) if mshape else 1
-        mspace = h5py.h5s.create_simple((npoints,)) if mshape else h5py.h5s.create(h5py.h5s.SCALAR)
-        dspace = dds.id.get_space()
-        if mshape:
-            dspace.select_hyperslab(start, count)
-        refs.copy_new_style(npoints, lambda m, b: refs.H5Dread(sds.id.id, m, mspace.id, fspace.id, 0, b),
+        mspace, fspace = _spaces(sds, piece, points_only=True)
+        _, dspace = _spaces(dds, piece)
+        refs.copy_new_style(mspace.get_simple_extent_npoints(),
+                            lambda m, b: refs.H5Dread(sds.id.id, m, mspace.id, fspace.id, 0, b),
                             lambda m, b: refs.H5Dwrite(dds.id.id, m, mspace.id, dspace.id, 0, b), src, dst)
-        return
-    if kind is not None or _needs_conversion(tid):
-        values = sds[piece.selection] if mshape else sds[()]
+    elif kind is not None or _needs_conversion(tid):
+        values = sds[piece.selection] if piece.selection else sds[()]
         if kind is not None:
             values = refs.remade(np.asarray(values), src, dst)
-        dds[piece.selection if mshape else ()] = values
-        return
-    raw = np.empty(mshape, dtype=f"V{tid.get_size()}")
-    mspace = h5py.h5s.create_simple(mshape) if mshape else h5py.h5s.create(h5py.h5s.SCALAR)
-    sds.id.read(mspace, fspace, raw, mtype=tid)
-    dspace = dds.id.get_space()
-    if mshape:
-        dspace.select_hyperslab(start, count)
-    dds.id.write(mspace, dspace, raw, mtype=dds.id.get_type())
+        dds[piece.selection if piece.selection else ()] = values
+    else:
+        write_raw(dds, piece, read_raw(sds, piece))
 
 
 # ------------------------------------------------------------------ the copy

@@ -256,7 +256,7 @@ def check(name: str, progress: Optional[Callable] = None) -> CheckReport:
         nodes_reached.add("")
         visit(f, "/")
     if store is not None:
-        report.unreferenced = _unreferenced_keys(store, nodes_reached, report)
+        report.unreferenced = _unreferenced_keys(store, nodes_reached)
     return report
 
 
@@ -282,7 +282,7 @@ def _check_attribute(report: CheckReport, obj, path: str, name: str) -> None:
 
 
 def _check_dataset(report: CheckReport, dset: h5py.Dataset, path: str, progress) -> None:
-    from .copy import _raw
+    from .copy import _raw, read_raw
     if dset.id.get_space().get_simple_extent_type() == h5py.h5s.NULL:
         return
     raw = _safe(report, path, lambda: _raw(dset))
@@ -290,13 +290,7 @@ def _check_dataset(report: CheckReport, dset: h5py.Dataset, path: str, progress)
         report.pieces += 1
         try:
             if raw:
-                tid = dset.id.get_type()
-                out = np.empty(tuple(s.stop - s.start for s in piece.selection), dtype=f"V{tid.get_size()}")
-                fspace = dset.id.get_space()
-                if piece.selection:
-                    fspace.select_hyperslab(tuple(s.start for s in piece.selection), out.shape)
-                mspace = h5py.h5s.create_simple(out.shape) if out.shape else h5py.h5s.create(h5py.h5s.SCALAR)
-                dset.id.read(mspace, fspace, out, mtype=tid)
+                read_raw(dset, piece)
             else:
                 dset[piece.selection] if piece.selection else dset[()]
         except Exception as exc:
@@ -318,12 +312,10 @@ def _check_documents(store, report: CheckReport) -> None:
         except Exception as exc:
             report.problems.append(Problem(key, f"node document cannot be read ({_reason(exc)})"))
             continue
-        node = key[:-len(METADATA)].rstrip("/")
         for link in meta.get("links", []):
             if link.get("type") == "hard" and store.get(_meta_key(link["node"])) is None:
                 report.problems.append(Problem(key, f"link {link['name']!r} names node {link['node']!r}, "
                                                     f"which is missing"))
-        del node
 
 
 def _meta_key(node: str) -> str:
@@ -344,5 +336,5 @@ def _owner(key: str) -> str:
     return "/".join(parts[:-1])  # "<node>/<i>.<j>": v2 chunk keys (a rechunked layout)
 
 
-def _unreferenced_keys(store, nodes: set, report: CheckReport) -> list:
+def _unreferenced_keys(store, nodes: set) -> list:
     return [key for key in store.list("") if not key.startswith("%") and _owner(key) not in nodes]

@@ -16,8 +16,6 @@ import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Optional
 
-import numpy as np
-
 from .. import files
 
 BATCH_BYTES = 16 << 20  # pieces handed to a worker at a time
@@ -40,19 +38,8 @@ def _move(batch: list) -> int:
 
 
 def _read(batch: list) -> list:
-    out = []
-    for piece in batch:
-        sds = _src[piece.path]
-        tid = sds.id.get_type()
-        raw = np.empty(tuple(s.stop - s.start for s in piece.selection), dtype=f"V{tid.get_size()}")
-        fspace = sds.id.get_space()
-        if piece.selection:
-            fspace.select_hyperslab(tuple(s.start for s in piece.selection), raw.shape)
-        import h5py
-        mspace = h5py.h5s.create_simple(raw.shape) if raw.shape else h5py.h5s.create(h5py.h5s.SCALAR)
-        sds.id.read(mspace, fspace, raw, mtype=tid)
-        out.append((piece, raw))
-    return out
+    from .copy import read_raw
+    return [(piece, read_raw(_src[piece.path], piece)) for piece in batch]
 
 
 def _batches(pieces: list) -> list:
@@ -68,8 +55,7 @@ def _batches(pieces: list) -> list:
     return batches
 
 
-def move_in_workers(src: str, dst: str, src_format, dst_format, pieces: list, jobs: int, bar, summary,
-                    raw_only: Optional[set] = None) -> None:
+def move_in_workers(src: str, dst: str, src_format, dst_format, pieces: list, jobs: int, bar, summary) -> None:
     """Moves ``pieces`` from ``src`` to ``dst`` in ``jobs`` processes,
     advancing ``bar`` and counting into ``summary`` as batches finish."""
     into_store = files.kind_of(dst, dst_format) == files.STORE
@@ -88,6 +74,7 @@ def move_in_workers(src: str, dst: str, src_format, dst_format, pieces: list, jo
                     summary.bytes += nbytes
                     bar.advance(nbytes)
             return
+        from .copy import write_raw
         target = files.open_file(dst, "r+", format=dst_format)
         try:
             # at most 2 batches per worker read ahead: memory stays bounded
@@ -99,19 +86,9 @@ def move_in_workers(src: str, dst: str, src_format, dst_format, pieces: list, jo
                 for future in done:
                     running.pop(future)
                     for piece, raw in future.result():
-                        _write_raw(target, piece, raw)
+                        write_raw(target[piece.path], piece, raw)
                         summary.pieces += 1
                         summary.bytes += piece.nbytes
                         bar.advance(piece.nbytes)
         finally:
             target.close()
-
-
-def _write_raw(target, piece, raw: np.ndarray) -> None:
-    import h5py
-    dds = target[piece.path]
-    dspace = dds.id.get_space()
-    if piece.selection:
-        dspace.select_hyperslab(tuple(s.start for s in piece.selection), raw.shape)
-    mspace = h5py.h5s.create_simple(raw.shape) if raw.shape else h5py.h5s.create(h5py.h5s.SCALAR)
-    dds.id.write(mspace, dspace, raw, mtype=dds.id.get_type())
