@@ -188,3 +188,8 @@ def test_pack_and_unpack_an_s3_file(s3, tmp_path):
 def test_rechunk_an_s3_dataset_atomically(s3, tmp_path):
     figures = tools.rechunk_is_atomic_for_readers("s3://tools/rechunked.h5", s3_env(s3), tmp_path)
     many.record(f"rechunk s3 {type(s3).__name__}", figures)
+
+
+def test_stream_an_s3_file(s3, tmp_path):
+    import stream_scenarios as stream
+    many.record(f"stream s3 {type(s3).__name__}", stream.streams_everything("s3://stream/data.h5", s3_env(s3), tmp_path))
