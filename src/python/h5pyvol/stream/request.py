@@ -33,7 +33,8 @@ def _released(*args, **kwargs):
 _SPECIAL = set().union(*(dir(t) for t in (object, float, dict, str, __import__("numpy").ndarray))) | {"__call__"}
 for _name in _SPECIAL - {"__class__", "__init__", "__new__", "__doc__", "__getattribute__", "__getattr__",
                          "__setattr__", "__init_subclass__", "__subclasshook__", "__reduce__", "__reduce_ex__"}:
-    setattr(_Released, _name, _released)
+    # a property: numpy reads __array_struct__ & co. as values, not methods
+    setattr(_Released, _name, property(_released))
 
 
 class BlockProxy(wrapt.ObjectProxy):

@@ -9,6 +9,7 @@ import collections
 import queue
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from multiprocessing import shared_memory
 from typing import Optional
@@ -39,6 +40,8 @@ class Stage:
         self._shm = shared_memory.SharedMemory(create=True, size=max(self.size_nbytes, 1))
         self._busy = threading.Lock()
         self._closed = False
+        # unlinked when collected, or at exit if a stream thread still holds it
+        self._finalizer = weakref.finalize(self, _unlink, self._shm)
 
     @property
     def name(self) -> str:
@@ -61,20 +64,19 @@ class Stage:
             self._busy.release()
 
     def close(self) -> None:
-        if self._closed:
-            return
         self._closed = True
-        self._shm.unlink()
-        try:
-            self._shm.close()
-        except BufferError:
-            pass  # an array over it is still alive; the mapping goes with it
+        self._finalizer()
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+
+def _unlink(shm: shared_memory.SharedMemory) -> None:
+    try:
+        shm.unlink()
+    except FileNotFoundError:
+        pass
+    try:
+        shm.close()
+    except BufferError:
+        pass  # an array over it is still alive; the mapping goes with it
 
 
 class StagePool:

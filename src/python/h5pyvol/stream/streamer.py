@@ -111,19 +111,20 @@ class Streamer:
         spanning the end continuing at the start.  ordered: blocks in file
         order (else as they are read).  field: one field of a compound type.
         remainder: also the last, shorter block (when not cyclic)."""
-        example, rows = self._batch(path, block_size, field)
-        block_size = example.shape[0]
-        if cyclic and block_size > rows:
-            raise ValueError(f"{path}: a cyclic block_size ({block_size}) cannot exceed the dataset's {rows} rows")
         n_procs = DEFAULT_PROCS if n_procs is None else n_procs
         read_ahead = 2 * n_procs + 1 if read_ahead is None else read_ahead
         if read_ahead < 1:
             raise RuntimeError("The read_ahead parameter should be a strictly positive number or None.")
 
         pool = RequestPool()
+        # the workers start first: their imports overlap this process's opening of the file
         reader = Reader(self._filename, n_procs, notify=None if ordered else pool.add, **self._open_kwargs)
         stop = threading.Event()
         try:
+            example, rows = self._batch(path, block_size, field)
+            block_size = example.shape[0]
+            if cyclic and block_size > rows:
+                raise ValueError(f"{path}: a cyclic block_size ({block_size}) cannot exceed the dataset's {rows} rows")
             dataset = reader.get_dataset(path)
             stages = StagePool(dataset, block_size, read_ahead, timeout=0.1)
         except BaseException:
