@@ -172,11 +172,10 @@ class Reader:
                 self._finish(req_id, None, None, subprocess_exception(a, b))
             elif kind in ("fatal", "died"):
                 if self._broken is None:
-                    self._broken = (subprocess_exception(a, b) if kind == "fatal" else
-                                    WorkerDied(f"stream worker process {req_id} of {self._filename} "
-                                               f"exited with code {a}; the reader is stopped"))
                     self._halt_workers()
-                    self._fail_pending(self._broken)
+                    self._fail_pending(subprocess_exception(a, b) if kind == "fatal" else
+                                      WorkerDied(f"stream worker process {req_id} of {self._filename} "
+                                                 f"exited with code {a}; the reader is stopped"), broken=True)
             elif kind == "ended":
                 self._fail_pending(self._broken or QueueClosedException("This reader has been closed."))
                 if self._notify_fn is not None:
@@ -192,8 +191,11 @@ class Reader:
         if self._notify_fn is not None:
             self._notify_fn(req)
 
-    def _fail_pending(self, error: BaseException) -> None:
+    def _fail_pending(self, error: BaseException, broken: bool = False) -> None:
+        # one lock with request(): a request is either failed here or refused there
         with self._lock:
+            if broken:
+                self._broken = error
             failed, self._pending = list(self._pending.values()), {}
         for req in failed:
             req._notify(None, None, error)
@@ -209,6 +211,9 @@ class Reader:
                 proc.terminate()
         for proc in self._procs:
             proc.join(5)
+            if proc.is_alive():  # a library in it may handle SIGTERM
+                proc.kill()
+                proc.join()
 
     # ----------------------------------------------------------------- API
 
@@ -223,25 +228,35 @@ class Reader:
     def request(self, key, stage) -> Request:
         """Queues the read ``key`` (built by indexing a dataset proxy) into
         ``stage`` (a Stage, or a StagePool to take a free stage from)."""
-        if self._broken is not None:
-            raise self._broken
-        if self._closed.is_set():
-            raise RuntimeError("Attempt to request data from a closed reader.")
+        self._refuse_if_ended()
         if isinstance(key, Dataset):
             key = key[...]
         owner, memory = stage._acquire()
         with self._lock:
+            try:
+                self._refuse_if_ended()
+            except BaseException:
+                with owner._release():  # the stage back to its pool
+                    pass
+                raise
             req = Request(next(self._ids), owner)
             self._pending[req.req_id] = req
-        self._requests.put((req.req_id, key, memory.name))
+            self._requests.put((req.req_id, key, memory.name))
         return req
+
+    def _refuse_if_ended(self) -> None:
+        if self._broken is not None:
+            raise self._broken
+        if self._closed.is_set():
+            raise RuntimeError("Attempt to request data from a closed reader.")
 
     def close(self, wait: bool = False) -> None:
         """No more requests; pending ones are still fulfilled, then the
         workers end.  ``wait``: return only once they have."""
-        if not self._closed.is_set():
-            self._closed.set()
-            self._requests.put(None)
+        with self._lock:  # every request accepted before this is queued before the end marker
+            if not self._closed.is_set():
+                self._closed.set()
+                self._requests.put(None)
         if wait:
             self._dispatcher.join()
 
