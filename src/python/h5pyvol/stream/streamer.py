@@ -30,9 +30,8 @@ def default_block_size(node, field: Optional[str] = None) -> int:
     chunks), else about DEFAULT_BLOCK_BYTES worth of rows."""
     if node.chunks is not None and node.chunks[0] > 0:
         return node.chunks[0]
-    row = node.dtype.itemsize * int(np.prod(node.shape[1:], dtype=np.int64))
-    if field is not None:
-        row = node.dtype[field].itemsize * int(np.prod(node.shape[1:], dtype=np.int64))
+    itemsize = (node.dtype if field is None else node.dtype[field]).itemsize
+    row = itemsize * int(np.prod(node.shape[1:], dtype=np.int64))
     return max(1, min(node.shape[0], DEFAULT_BLOCK_BYTES // max(row, 1)))
 
 
@@ -45,7 +44,6 @@ class Streamer:
         self._filename = os.fspath(filename)
         refuse_unshareable(self._filename)
         self._open_kwargs = open_kwargs
-        self._queues: list["Streamer.Queue"] = []
 
     def _batch(self, path: str, length: Optional[int], field: Optional[str] = None, last: bool = False):
         with files.open_file(self._filename, "r", **self._open_kwargs) as h5file:
