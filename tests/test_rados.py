@@ -317,3 +317,8 @@ def test_pack_and_unpack_a_rados_file(ceph, tmp_path):
 def test_rechunk_a_rados_dataset_atomically(ceph, tmp_path):
     figures = tools.rechunk_is_atomic_for_readers(f"rados://{POOL}/tools/rechunked.h5", ceph_env(ceph), tmp_path)
     many.record("rechunk rados", figures)
+
+
+def test_stream_a_rados_file(ceph, tmp_path):
+    import stream_scenarios as stream
+    many.record("stream rados", stream.streams_everything(f"rados://{POOL}/stream/data.h5", ceph_env(ceph), tmp_path))
