@@ -229,7 +229,81 @@ def metadata(job: dict) -> dict:
     return out
 
 
-JOBS = {"bulk": bulk, "create": create, "partial": partial, "metadata": metadata}
+def raw(job: dict) -> dict:
+    """The client alone: ``objects`` objects of ``object_bytes`` put, then
+    got, ``threads`` at a time: what moving these bytes costs without HDF5."""
+    from concurrent.futures import ThreadPoolExecutor
+    count, size = job["objects"], job["object_bytes"]
+    payloads = [pattern(i * size // 8, (i + 1) * size // 8).tobytes() for i in range(count)]
+    put, get = RAW_CLIENTS[job["client"]](job)
+    out = {}
+    with ThreadPoolExecutor(job["threads"]) as pool:
+        begin = time.perf_counter()
+        list(pool.map(put, range(count), payloads))
+        out["write_s"] = time.perf_counter() - begin
+        begin = time.perf_counter()
+        back = list(pool.map(get, range(count)))
+        out["read_s"] = time.perf_counter() - begin
+    if back != payloads:
+        raise AssertionError(f"{job['client']} read back different bytes")
+    out["write_MBps"] = count * size / out["write_s"] / 1e6
+    out["read_MBps"] = count * size / out["read_s"] / 1e6
+    return out
+
+
+def minio_client(job):
+    from minio import Minio
+    endpoint = os.environ["AWS_ENDPOINT_URL_S3"].split("://", 1)[1]
+    client = Minio(endpoint, access_key=os.environ["AWS_ACCESS_KEY_ID"],
+                   secret_key=os.environ["AWS_SECRET_ACCESS_KEY"], secure=False, region="us-east-1")
+    import io
+
+    def put(i, data):
+        client.put_object(job["bucket"], f"{job['prefix']}/{i}", io.BytesIO(data), len(data))
+
+    def get(i):
+        response = client.get_object(job["bucket"], f"{job['prefix']}/{i}")
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+    return put, get
+
+
+def obstore_client(job):
+    import obstore
+    from obstore.store import S3Store
+    store = S3Store(job["bucket"], endpoint=os.environ["AWS_ENDPOINT_URL_S3"],
+                    access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                    secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"], region="us-east-1",
+                    client_options={"allow_http": True})
+
+    def put(i, data):
+        obstore.put(store, f"{job['prefix']}/{i}", data)
+
+    def get(i):
+        return obstore.get(store, f"{job['prefix']}/{i}").bytes().to_bytes()
+    return put, get
+
+
+def librados_client(job):
+    from h5pyvol_rados import cluster
+    conn = cluster.connect(os.environ["CEPH_CONF"], "client.admin")
+    ioctx = conn.open_ioctx(job["pool"])
+    ioctx.set_namespace(job["prefix"])
+
+    def put(i, data):
+        ioctx.write_full(str(i), data)
+
+    def get(i):
+        return ioctx.read(str(i), job["object_bytes"])
+    return put, get
+
+
+RAW_CLIENTS = {"minio": minio_client, "obstore": obstore_client, "librados": librados_client}
+
+JOBS = {"raw": raw, "bulk": bulk, "create": create, "partial": partial, "metadata": metadata}
 
 if __name__ == "__main__":
     job = json.loads(sys.argv[1])
