@@ -139,6 +139,8 @@ class Reader:
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = threading.Event()
+        self._workers_gone, self._ended = threading.Event(), threading.Event()
+        self._break_lock = threading.RLock()
         self._broken: Optional[BaseException] = None
         self._procs = [context.Process(target=_serve, daemon=True, name=f"h5pyvol-stream-{i}",
                                        args=(filename, open_kwargs, self._requests, self._results, self._stop))
@@ -152,6 +154,12 @@ class Reader:
         self._dispatcher.start()
 
     # -------------------------------------------------------------- workers
+    #
+    # A worker killed at the wrong moment can die holding a lock of a queue
+    # it shares (its feeder thread's write lock on the results pipe, or half
+    # a message in it).  So a death is handled here, in the monitor, never
+    # sent through the results queue, and nothing waits for the dispatcher
+    # once the reader is broken: the dispatcher may never wake again.
 
     def _watch_workers(self) -> None:
         alive = {proc.sentinel: proc for proc in self._procs}
@@ -160,27 +168,45 @@ class Reader:
                 proc = alive.pop(sentinel)
                 proc.join()
                 if proc.exitcode != 0 and not self._stop.is_set():
-                    self._results.put(("died", proc.pid, proc.exitcode, ""))
-        self._results.put(("ended", None, None, None))
+                    self._break(WorkerDied(f"stream worker process {proc.pid} of {self._filename} "
+                                           f"exited with code {proc.exitcode}; the reader is stopped"))
+        self._workers_gone.set()
+        if self._broken is not None:
+            self._end()
 
     def _dispatch(self) -> None:
-        while True:
-            kind, req_id, a, b = self._results.get()
+        while not self._ended.is_set():
+            try:
+                kind, req_id, a, b = self._results.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                if self._workers_gone.is_set():  # every worker's messages were in the pipe before it exited
+                    self._end()
+                continue
             if kind == "done":
                 self._finish(req_id, a, b, None)
             elif kind == "error":
                 self._finish(req_id, None, None, subprocess_exception(a, b))
-            elif kind in ("fatal", "died"):
-                if self._broken is None:
-                    self._halt_workers()
-                    self._fail_pending(subprocess_exception(a, b) if kind == "fatal" else
-                                      WorkerDied(f"stream worker process {req_id} of {self._filename} "
-                                                 f"exited with code {a}; the reader is stopped"), broken=True)
-            elif kind == "ended":
-                self._fail_pending(self._broken or QueueClosedException("This reader has been closed."))
-                if self._notify_fn is not None:
-                    self._notify_fn(QueueClosed)
+            elif kind == "fatal":
+                self._break(subprocess_exception(a, b))
+
+    def _break(self, error: BaseException) -> None:
+        """Stops every worker, then fails what is pending with ``error``."""
+        with self._break_lock:
+            if self._broken is not None:
                 return
+            self._halt_workers()
+            # messages a dead worker's lock holds back are lost anyway: exiting must not wait for them
+            self._requests.cancel_join_thread()
+            self._fail_pending(error, broken=True)
+
+    def _end(self) -> None:
+        with self._break_lock:
+            if self._ended.is_set():
+                return
+            self._fail_pending(self._broken or QueueClosedException("This reader has been closed."))
+            self._ended.set()
+        if self._notify_fn is not None:
+            self._notify_fn(QueueClosed)
 
     def _finish(self, req_id: int, dtype, shape, error) -> None:
         with self._lock:
@@ -258,7 +284,7 @@ class Reader:
                 self._closed.set()
                 self._requests.put(None)
         if wait:
-            self._dispatcher.join()
+            self._ended.wait()
 
     def stop(self) -> None:
         """Ends the workers now; pending requests raise QueueClosedException."""
