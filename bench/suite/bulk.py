@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 
-from common import Context, env_for
+from common import MEMORY, Context, env_for
 from runner import figures, repeated
 
 CHUNK = 1 << 17  # elements: the store's ~1 MiB chunks of a contiguous float64 dataset
@@ -32,7 +32,7 @@ def run(ctx: Context) -> list:
 
         measure("native", "h5py", {"kind": "h5", "name": str(where / "native.h5")}, None)
         if medium == "/dev/shm":
-            measure("H5PyVOL in-memory", "h5py", {"kind": "h5", "name": "mem://bulk.h5"}, "H5PyVOL")
+            measure("H5PyVOL in-memory", "h5py", {"kind": "h5", "name": str(where / "memory.h5")}, MEMORY)
         measure("H5PyVOL directory store", "h5py", {"kind": "h5", "name": str(where / "store.h5")}, "H5PyVOL")
         measure("zarr-python", "zarr", {"kind": "dir", "path": str(where / "zarr")}, None)
         measure("tensorstore", "tensorstore", {"kind": "dir", "path": str(where / "ts")}, None)

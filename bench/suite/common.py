@@ -71,6 +71,9 @@ def make_context(quick: bool) -> Context:
     return Context(quick=quick, scratch=scratch, shm=shm, reps=3 if quick else 5)
 
 
+MEMORY = "H5PyVOL connector=memory"  # the in-memory connector (h5pyvol/connectors/memory.py), not the store's mem://
+
+
 def env_for(connector: str | None, **extra) -> dict:
     """The environment of a contender: H5PyVOL on the plugin path when
     ``connector`` is given, native HDF5 (the same library) when None."""
@@ -85,29 +88,12 @@ def env_for(connector: str | None, **extra) -> dict:
 
 
 def run_json(cmd: list, env: dict, cwd: Path | None = None, timeout: float = 900) -> dict:
-    """Runs one contender; its last stdout line is a JSON object.  Adds
-    ``rss_mib``: the peak resident set of the process (getrusage of the child)."""
-    import resource
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs one contender; its last stdout line is a JSON object (with its
+    own peak RSS as ``rss_mib`` where it reports one)."""
     proc = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest of any child so far: exact when this one is the largest
-    result.setdefault("rss_mib", max(after, before) / 1024 if after > before else None)
-    return result
-
-
-def python_json(code: str, env: dict, *args, python: str = sys.executable, cwd: Path | None = None,
-                timeout: float = 900) -> dict:
-    """Runs ``code`` in a fresh interpreter (so the connector setting and
-    imports apply to it alone); it must print one JSON object last, and may
-    report its own peak RSS as ``rss_mib`` (see ``peak_rss_mib``)."""
-    return run_json([python, "-c", code, *args], env, cwd, timeout)
-
-
-PEAK_RSS = "import resource as _r\ndef peak_rss_mib(): return _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024\n"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def median(values) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from common import Context, env_for
+from common import MEMORY, Context, env_for
 from runner import figures, repeated
 
 
@@ -18,7 +18,7 @@ def run(ctx: Context) -> list:
     env = {**s3.env(), **ceph.env()}
     targets = {
         "native": (str(where / "native.h5"), None),
-        "H5PyVOL in-memory": ("mem://metadata.h5", "H5PyVOL"),
+        "H5PyVOL in-memory": (str(where / "memory.h5"), MEMORY),
         "H5PyVOL directory store": (str(where / "store.h5"), "H5PyVOL"),
         "H5PyVOL s3://": ("s3://metadata/groups.h5", "H5PyVOL"),
         "H5PyVOL rados://": (f"rados://{POOL}/metadata/groups.h5", "H5PyVOL"),

@@ -87,6 +87,22 @@ class Selection:
             return axes
         return None
 
+    def runs(self):
+        """Like ``axes``, but a dimension selected as one contiguous run is a
+        ``slice(start, stop)``: a bulk transfer then never builds a
+        coordinate array as large as the data."""
+        if self.kind == "all":
+            return [slice(0, n) for n in self.shape]
+        if self.kind == "hyperslab":
+            runs = []
+            for d in range(len(self.shape)):
+                axis = self._axis(d)
+                if isinstance(axis, slice) and (axis.step or 1) != 1:
+                    axis = np.arange(axis.start, axis.stop, axis.step)
+                runs.append(axis)
+            return runs
+        return None
+
     def coordinates(self) -> np.ndarray:
         """The selected coordinates, (n, rank), in the dense data's order."""
         if self.kind == "points":

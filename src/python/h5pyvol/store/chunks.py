@@ -96,8 +96,18 @@ class ChunkCodec:
         return array.copy() if writable else array
 
 
-def _contiguous(index: np.ndarray):
+def _length(positions) -> int:
+    return positions.stop - positions.start if isinstance(positions, slice) else len(positions)
+
+
+def _as_array(positions) -> np.ndarray:
+    return np.arange(positions.start, positions.stop) if isinstance(positions, slice) else positions
+
+
+def _contiguous(index):
     """A slice for consecutive indices, else the array."""
+    if isinstance(index, slice):
+        return index
     if len(index) and index[-1] - index[0] + 1 == len(index) and np.all(np.diff(index) == 1):
         return slice(int(index[0]), int(index[-1]) + 1)
     return index
@@ -163,17 +173,34 @@ class ChunkedArray:
         return [function(v) for v in values] if len(values) < 2 else list(self.executor.map(function, values))
 
     # -- selections -------------------------------------------------------------------
-    def _plan(self, coords_per_dim):
-        """For each touched chunk: (chunk index, positions in the dense data, positions in the chunk), per dim."""
-        groups = []
-        for coords, size in zip(coords_per_dim, self.chunks):
-            ids = coords // size
-            dim = []
-            for cid in np.unique(ids):
-                where = np.nonzero(ids == cid)[0]
-                dim.append((int(cid), where, coords[where] - cid * size))
-            groups.append(dim)
-        return itertools.product(*groups)
+    def _plan(self, axes):
+        """For each touched chunk: (chunk index, positions in the dense data,
+        positions in the chunk), per dim; positions are a slice where the
+        axis is a contiguous run (``Selection.runs``), else an array."""
+        return itertools.product(*[self._plan_run(axis, size) if isinstance(axis, slice) else
+                                   self._plan_coords(axis, size) for axis, size in zip(axes, self.chunks)])
+
+    @staticmethod
+    def _plan_run(run: slice, size: int) -> list:
+        dim = []
+        for cid in range(run.start // size, (run.stop - 1) // size + 1):
+            lo, hi = max(run.start, cid * size), min(run.stop, (cid + 1) * size)
+            dim.append((cid, slice(lo - run.start, hi - run.start), slice(lo - cid * size, hi - cid * size)))
+        return dim
+
+    @staticmethod
+    def _plan_coords(coords: np.ndarray, size: int) -> list:
+        ids = coords // size
+        # one pass over the coordinates, not one per chunk
+        order = np.argsort(ids, kind="stable") if len(ids) > 1 and np.any(ids[1:] < ids[:-1]) else None
+        positions = np.arange(len(ids)) if order is None else order
+        ordered = ids if order is None else ids[order]
+        cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        dim = []
+        for where in np.split(positions, cuts):
+            cid = int(ids[where[0]])
+            dim.append((cid, where, coords[where] - cid * size))
+        return dim
 
     def read(self, sel: Selection, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The selected elements (dense, ``sel.mshape``), into ``out`` if given."""
@@ -184,9 +211,9 @@ class ChunkedArray:
         if not self.shape:  # 0-d
             out[...] = self._load_many([()], writable=False)[()]
             return out
-        axes = sel.axes()
+        axes = sel.runs()
         if axes is not None:
-            dense = out.reshape(tuple(len(a) for a in axes) + self.dtype.shape)
+            dense = out.reshape(tuple(_length(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
             spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan}
             ranged = {index: span for index, span in spans.items() if span is not None}
@@ -197,7 +224,7 @@ class ChunkedArray:
                 within = [p[2] for p in parts]
                 if index in ranged:
                     values = pieces[index][self._flat_offsets(within) - ranged[index][0]]
-                    dense[self._index([p[1] for p in parts])] = values.reshape([len(w) for w in within])
+                    dense[self._index([p[1] for p in parts])] = values.reshape([_length(w) for w in within])
                 else:
                     dense[self._index([p[1] for p in parts])] = whole[index][self._index(within)]
             return out
@@ -221,13 +248,16 @@ class ChunkedArray:
         those from uncompressed bytes costs a fraction of the chunk; else None."""
         if not self.codec.ranged or self.dtype.subdtype is not None:
             return None
-        first = self._flat_offsets([w[:1] for w in within])[0]
-        count = self._flat_offsets([w[-1:] for w in within])[0] - first + 1
+        first = int(np.ravel_multi_index([_as_array(w)[0] if not isinstance(w, slice) else w.start
+                                          for w in within], self.chunks))
+        last = int(np.ravel_multi_index([_as_array(w)[-1] if not isinstance(w, slice) else w.stop - 1
+                                         for w in within], self.chunks))
+        count = last - first + 1
         return (int(first), int(count)) if count * self.RANGED_FRACTION <= np.prod(self.chunks) else None
 
     def _flat_offsets(self, within: list) -> np.ndarray:
         """C-order element offsets inside a chunk of the grid ``within`` spans."""
-        return np.ravel_multi_index(np.ix_(*within), self.chunks).reshape(-1)
+        return np.ravel_multi_index(np.ix_(*[_as_array(w) for w in within]), self.chunks).reshape(-1)
 
     def _load_ranges(self, spans: dict) -> dict:
         """Each chunk's span of elements as a 1-d array (fill where missing)."""
@@ -250,7 +280,7 @@ class ChunkedArray:
         parts = [_contiguous(p) for p in parts]
         if all(isinstance(p, slice) for p in parts):
             return tuple(parts)
-        return np.ix_(*[np.arange(p.start, p.stop) if isinstance(p, slice) else p for p in parts])
+        return np.ix_(*[_as_array(p) for p in parts])
 
     def _in_bounds(self, index: tuple) -> tuple:
         """Elements of chunk ``index`` inside the array's extent, per dim."""
@@ -262,15 +292,15 @@ class ChunkedArray:
         if not self.shape:
             self._store_many({(): np.asarray(data, dtype=self.base).reshape(self.dtype.shape)})
             return
-        axes = sel.axes()
+        axes = sel.runs()
         if axes is not None:
-            dense = np.asarray(data, dtype=self.base).reshape(tuple(len(a) for a in axes) + self.dtype.shape)
+            dense = np.asarray(data, dtype=self.base).reshape(tuple(_length(a) for a in axes) + self.dtype.shape)
             whole, partial = {}, {}
             for parts in self._plan(axes):
                 index = tuple(p[0] for p in parts)
                 source = dense[self._index([p[1] for p in parts])]
                 within = self._index([p[2] for p in parts])
-                covered = tuple(len(p[2]) for p in parts)
+                covered = tuple(_length(p[2]) for p in parts)
                 if covered == self.chunks:
                     whole[index] = source  # covers the whole chunk: store it as it is
                 elif covered == self._in_bounds(index) and not self.shared:
