@@ -96,5 +96,12 @@ def run_json(cmd: list, env: dict, cwd: Path | None = None, timeout: float = 900
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def python_json(code: str, env: dict, *args, python: str = sys.executable, cwd: Path | None = None,
+                timeout: float = 900) -> dict:
+    """Runs ``code`` in a fresh interpreter (so the connector setting and
+    imports apply to it alone); it must print one JSON object last."""
+    return run_json([python, "-c", code, *args], env, cwd, timeout)
+
+
 def median(values) -> float:
     return statistics.median(values)

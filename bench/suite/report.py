@@ -47,6 +47,8 @@ def chart(figures: list[Figure], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     workloads = list(dict.fromkeys(f.workload for f in figures))
+    if not workloads:
+        return
     fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 3.2 * len(workloads)), squeeze=False)
     for ax, workload in zip(axes[:, 0], workloads):
         rows = [f for f in figures if f.workload == workload and f.peer is not None and ratio(f, figures)]
