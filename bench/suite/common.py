@@ -68,7 +68,7 @@ class Context:
 def make_context(quick: bool) -> Context:
     scratch = Path(tempfile.mkdtemp(prefix="h5pyvol-bench-", dir=os.environ.get("H5PYVOL_BENCH_DIR")))
     shm = Path(tempfile.mkdtemp(prefix="h5pyvol-bench-", dir="/dev/shm"))
-    return Context(quick=quick, scratch=scratch, shm=shm, reps=3 if quick else 5)
+    return Context(quick=quick, scratch=scratch, shm=shm, reps=3)
 
 
 MEMORY = "H5PyVOL connector=memory"  # the in-memory connector (h5pyvol/connectors/memory.py), not the store's mem://

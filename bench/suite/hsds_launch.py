@@ -1,5 +1,5 @@
 """Runs one HSDS node (what the ``hsds-node`` console script runs) with its
-HTTP server bound to 127.0.0.1.  Run by bench/suite/hsds.py with the python
+HTTP server bound to 127.0.0.1.  Run by bench/suite/hsds_peer.py with the python
 of the HSDS virtualenv and the node's ``--node_type=...`` arguments.
 
 HSDS 1.0.2 starts every node with ``aiohttp.web.run_app(app, port=...)`` and

@@ -1,7 +1,9 @@
 """bench/run's driver: every workload of issue 14 in one run.
 
     bench/run [--quick] [--only bridge,bulk,partial,objstores,metadata,startup]
-"""
+
+--quick: small sizes and only the workloads that need no peer server of
+their own (bridge, bulk, partial, startup): about a minute."""
 from __future__ import annotations
 
 import argparse
@@ -16,18 +18,19 @@ from common import ROOT, make_context
 from report import chart, table, write_json
 
 WORKLOADS = ["bridge", "bulk", "partial", "objstores", "metadata", "startup"]
+QUICK = ["bridge", "bulk", "partial", "startup"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions: about a minute")
-    parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
+    parser.add_argument("--only", help=f"comma-separated workloads (default: all; with --quick {','.join(QUICK)})")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="where results.json and results.png go")
     args = parser.parse_args()
     ctx = make_context(args.quick)
     begin, figures, failed = time.monotonic(), [], []
     try:
-        for name in args.only.split(","):
+        for name in (args.only.split(",") if args.only else QUICK if args.quick else WORKLOADS):
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             started = time.monotonic()
             try:
