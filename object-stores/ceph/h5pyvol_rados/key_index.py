@@ -35,7 +35,7 @@ class KeyIndex:
     def _read(self, prefix: str) -> list:
         """The indexed keys under ``prefix``, sorted; raises ObjectNotFound
         when the namespace has no index."""
-        return sorted(omap.read_all(self.ioctx, INDEX, prefix)[0])
+        return sorted(omap.read_all(self.ioctx, INDEX, prefix, until_empty=True)[0])
 
     def _scan(self) -> list:
         return sorted(o.key for o in self.ioctx.list_objects() if o.key != INDEX)

@@ -129,7 +129,11 @@ class RadosKV(KVStore):
                 except rados.ObjectNotFound:
                     return None, None
             state = node_tables.TableState.from_entries(version, entries)
-            if omap_version == version and state.matches(expected):
+            if omap_version == version:
+                if not state.matches(expected):  # unchanged between the reads, yet not what zarr.json counts
+                    found = {t: len(state.tables.get(t, [])) for t in expected}
+                    raise OSError(errno.EIO, f"rados://{self.pool}/{self.namespace}/{key}: its omap holds "
+                                             f"{found} table entries, its zarr.json counts {expected}")
                 with self._tables_lock:
                     self._tables[key] = state
                 return state.merge(doc), str(version)
