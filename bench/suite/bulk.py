@@ -45,5 +45,9 @@ def run(ctx: Context) -> list:
 
 if __name__ == "__main__":
     from common import make_context
-    for figure in run(make_context(quick=True)):
-        print(figure)
+    ctx = make_context(quick=True)
+    try:
+        for figure in run(ctx):
+            print(figure)
+    finally:
+        ctx.close()

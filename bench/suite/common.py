@@ -64,6 +64,13 @@ class Context:
             (getattr(server, "shutdown", None) or server.stop)()
         self.servers.clear()
 
+    def close(self):
+        """Servers stopped, scratch space on disk and on /dev/shm removed."""
+        import shutil
+        self.stop_servers()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.shm, ignore_errors=True)
+
 
 def make_context(quick: bool) -> Context:
     scratch = Path(tempfile.mkdtemp(prefix="h5pyvol-bench-", dir=os.environ.get("H5PYVOL_BENCH_DIR")))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import shutil
 import sys
 import time
 import traceback
@@ -40,9 +39,7 @@ def main() -> int:
                 print(f"[bench] {name} FAILED:\n{traceback.format_exc()}", file=sys.stderr)
             print(f"[bench] {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     finally:
-        ctx.stop_servers()
-        shutil.rmtree(ctx.scratch, ignore_errors=True)
-        shutil.rmtree(ctx.shm, ignore_errors=True)
+        ctx.close()
     seconds = time.monotonic() - begin
     print(table(figures))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -49,4 +49,4 @@ if __name__ == "__main__":
         for figure in run(ctx):
             print(figure)
     finally:
-        ctx.stop_servers()
+        ctx.close()

@@ -75,5 +75,4 @@ if __name__ == "__main__":
     try:
         print(table(run(ctx)))
     finally:
-        shutil.rmtree(ctx.scratch, ignore_errors=True)
-        shutil.rmtree(ctx.shm, ignore_errors=True)
+        ctx.close()
