@@ -77,15 +77,8 @@ class Selection:
         """Per dimension the selected coordinates, sorted (the dense data is
         their product in row-major order); None for points and unions of
         blocks, which are no product."""
-        if self.kind == "all":
-            return [np.arange(n) for n in self.shape]
-        if self.kind == "hyperslab":
-            axes = []
-            for d in range(len(self.shape)):
-                axis = self._axis(d)
-                axes.append(np.arange(axis.start, axis.stop, axis.step or 1) if isinstance(axis, slice) else axis)
-            return axes
-        return None
+        runs = self.runs()
+        return None if runs is None else [np.arange(r.start, r.stop) if isinstance(r, slice) else r for r in runs]
 
     def runs(self):
         """Like ``axes``, but a dimension selected as one contiguous run is a

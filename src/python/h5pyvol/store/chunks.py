@@ -248,10 +248,8 @@ class ChunkedArray:
         those from uncompressed bytes costs a fraction of the chunk; else None."""
         if not self.codec.ranged or self.dtype.subdtype is not None:
             return None
-        first = int(np.ravel_multi_index([_as_array(w)[0] if not isinstance(w, slice) else w.start
-                                          for w in within], self.chunks))
-        last = int(np.ravel_multi_index([_as_array(w)[-1] if not isinstance(w, slice) else w.stop - 1
-                                         for w in within], self.chunks))
+        first = int(np.ravel_multi_index([w.start if isinstance(w, slice) else w[0] for w in within], self.chunks))
+        last = int(np.ravel_multi_index([w.stop - 1 if isinstance(w, slice) else w[-1] for w in within], self.chunks))
         count = last - first + 1
         return (int(first), int(count)) if count * self.RANGED_FRACTION <= np.prod(self.chunks) else None
 
