@@ -62,10 +62,5 @@ def run(ctx: Context) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    from common import make_context
-    from report import table
-    ctx = make_context(quick=True)
-    try:
-        print(table(run(ctx)))
-    finally:
-        ctx.close()
+    from common import run_alone
+    run_alone(run)

@@ -44,10 +44,5 @@ def run(ctx: Context) -> list:
 
 
 if __name__ == "__main__":
-    from common import make_context
-    ctx = make_context(quick=True)
-    try:
-        for figure in run(ctx):
-            print(figure)
-    finally:
-        ctx.close()
+    from common import run_alone
+    run_alone(run)

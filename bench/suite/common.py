@@ -81,6 +81,17 @@ def make_context(quick: bool) -> Context:
 MEMORY = "H5PyVOL connector=memory"  # the in-memory connector (h5pyvol/connectors/memory.py), not the store's mem://
 
 
+def run_alone(run) -> None:
+    """One workload's ``run`` on its own, quick sizes, its table printed:
+    ``python bench/suite/<workload>.py``."""
+    from report import table
+    ctx = make_context(quick=True)
+    try:
+        print(table(run(ctx)))
+    finally:
+        ctx.close()
+
+
 def env_for(connector: str | None, **extra) -> dict:
     """The environment of a contender: H5PyVOL on the plugin path when
     ``connector`` is given, native HDF5 (the same library) when None."""

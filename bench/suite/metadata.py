@@ -53,10 +53,5 @@ def hsds_results(ctx: Context, groups: int) -> dict:
 
 
 if __name__ == "__main__":
-    from common import make_context
-    ctx = make_context(quick=True)
-    try:
-        for figure in run(ctx):
-            print(figure)
-    finally:
-        ctx.close()
+    from common import run_alone
+    run_alone(run)

@@ -81,10 +81,5 @@ def as_figures(backend: str, nbytes: int, results: dict, raw_names: tuple) -> li
 
 
 if __name__ == "__main__":
-    from common import make_context
-    ctx = make_context(quick=True)
-    try:
-        for figure in run(ctx):
-            print(figure)
-    finally:
-        ctx.close()
+    from common import run_alone
+    run_alone(run)
