@@ -9,7 +9,7 @@ through H5PyVOL on SeaweedFS S3 and on Ceph RADOS, against
 The peer of each direction is the fastest raw client of the same run."""
 from __future__ import annotations
 
-from common import Context, Figure, env_for
+from common import Context, Figure, env_for, median
 from runner import repeated
 
 CHUNK_BYTES = 4 << 20
@@ -61,7 +61,7 @@ def hsds_results(ctx: Context, nbytes: int, one_element: int) -> dict:
         # each run restarts HSDS between write and read (reads from S3, not its cache)
         runs = [hsds.bulk(server, mib=nbytes >> 20, chunk_mib=CHUNK_BYTES >> 20, one_element=one_element)
                 for _ in range(min(ctx.reps, 3))]
-    return {"HSDS 1.0.2 + h5pyd 1.0.0": {k: sorted(r[k] for r in runs)[len(runs) // 2] for k in runs[0]}}
+    return {"HSDS 1.0.2 + h5pyd 1.0.0": {k: median([r[k] for r in runs]) for k in runs[0]}}
 
 
 def as_figures(backend: str, nbytes: int, results: dict, raw_names: tuple) -> list:
