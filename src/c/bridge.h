@@ -30,6 +30,10 @@ typedef struct pv_obj_t {
      * _dispatch.opened_path describes it, or NULL: H5Iget_name reports it
      * (natively an object opened through a soft link is named by the link). */
     PyObject *path;
+    /* Datasets and attributes: their stored type, made on the first I/O and
+     * kept (HDF5 never changes it), so a one-element read does not rebuild
+     * it from Python every call.  -1 until then. */
+    hid_t io_type;
 } pv_obj_t;
 
 /* Connector info: the text after "H5PyVOL " in HDF5_VOL_CONNECTOR, or the
@@ -145,6 +149,7 @@ typedef struct pv_io_kind_t { /* _dispatch functions */
 } pv_io_kind_t;
 extern const pv_io_kind_t pv_dataset_io, pv_attr_io;
 hid_t  pv_io_type(const pv_io_kind_t *k, pv_obj_t *o);  /* new datatype id, or -1 */
+hid_t  pv_io_stored_type(const pv_io_kind_t *k, pv_obj_t *o); /* the cached one (borrowed), or -1 */
 hid_t  pv_io_space(const pv_io_kind_t *k, pv_obj_t *o); /* new dataspace id, or -1 */
 herr_t pv_io_read(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem_space, hid_t file_space,
                   hid_t dxpl, void *buf);

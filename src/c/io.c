@@ -35,6 +35,13 @@ hid_t pv_io_type(const pv_io_kind_t *k, pv_obj_t *o)
     return t;
 }
 
+hid_t pv_io_stored_type(const pv_io_kind_t *k, pv_obj_t *o)
+{
+    if (o->io_type < 0)
+        o->io_type = pv_io_type(k, o);
+    return o->io_type;
+}
+
 hid_t pv_io_space(const pv_io_kind_t *k, pv_obj_t *o)
 {
     PyObject *extent = pv_call(major_of(k), k->extent_fn, "(O)", o->py);
@@ -124,7 +131,8 @@ static int call_with_view(const pv_io_kind_t *k, pv_obj_t *o, const char *fn, Py
 }
 
 typedef struct {
-    hid_t  ftype, fspace; /* the object's */
+    hid_t  ftype;  /* the object's, borrowed (pv_io_stored_type) */
+    hid_t  fspace; /* the object's extent, only fetched for H5S_ALL */
     hid_t  fsel, msel;    /* effective selections, borrowed */
     size_t n, fsize, msize;
     int    same_type, dense;
@@ -139,7 +147,11 @@ static int plan_io(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
 
     memset(p, 0, sizeof *p);
     p->ftype = p->fspace = H5I_INVALID_HID;
-    if ((p->ftype = pv_io_type(k, o)) < 0 || (p->fspace = pv_io_space(k, o)) < 0)
+    if ((p->ftype = pv_io_stored_type(k, o)) < 0)
+        return -1;
+    /* Only an H5S_ALL needs the extent: asking Python for it on every call
+     * would double a small read's cost. */
+    if (file_space == H5S_ALL && (p->fspace = pv_io_space(k, o)) < 0)
         return -1;
     p->fsel = file_space == H5S_ALL ? p->fspace : file_space;
     p->msel = mem_space == H5S_ALL ? p->fsel : mem_space;
@@ -167,8 +179,6 @@ static int plan_io(const pv_io_kind_t *k, pv_obj_t *o, hid_t mem_type, hid_t mem
 
 static void plan_close(io_plan_t *p)
 {
-    if (p->ftype >= 0)
-        H5Tclose(p->ftype);
     if (p->fspace >= 0)
         H5Sclose(p->fspace);
 }

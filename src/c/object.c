@@ -22,6 +22,7 @@ pv_obj_t *pv_obj_new(PyObject *py, H5I_type_t kind)
     obj->apl = H5I_INVALID_HID;
     obj->virtual_layout = -1;
     obj->path = NULL;
+    obj->io_type = H5I_INVALID_HID;
     {
         static unsigned long instances;
         obj->file_instance = ++instances;
@@ -59,6 +60,8 @@ void pv_obj_free(pv_obj_t *obj)
         return;
     if (obj->apl >= 0)
         H5Pclose(obj->apl);
+    if (obj->io_type >= 0)
+        H5Tclose(obj->io_type);
     Py_XDECREF(obj->py);
     Py_XDECREF(obj->path);
     PyMem_RawFree(obj);

@@ -967,10 +967,23 @@ def dataset_set_extent(ds, shape):
         ds.allocate()
 
 
+_LEGACY_METHODS: dict = {}
+
+
+def _legacy(obj, method: str) -> bool:
+    """Does ``obj``'s class implement the original H5PyVOL's ``method``?
+    Looked up on the class once (see ``_brackets``)."""
+    key = (type(obj), method)
+    found = _LEGACY_METHODS.get(key)
+    if found is None:
+        found = _LEGACY_METHODS[key] = callable(getattr(type(obj), method, None))
+    return found
+
+
 def dataset_read(ds, selection, view):
     sel = Selection.from_c(selection)
     out = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
-    if hasattr(ds, "H5VL_python_dataset_read"):
+    if _legacy(ds, "H5VL_python_dataset_read"):
         legacy.dataset_read(ds, sel, out)
     else:
         ds.read_into(sel, out)
@@ -996,7 +1009,7 @@ def _encoded(spec, values, count) -> list:
 
 def dataset_read_elements(ds, selection):
     sel = Selection.from_c(selection)
-    if hasattr(ds, "H5VL_python_dataset_read"):
+    if _legacy(ds, "H5VL_python_dataset_read"):
         out = np.empty(sel.mshape, dtype=ds.dtype)
         legacy.dataset_read(ds, sel, out)
     else:
@@ -1008,7 +1021,7 @@ def dataset_write_elements(ds, selection, items):
     _check_writable(ds)
     sel = Selection.from_c(selection)
     data = _decoded(dataset_type(ds), ds.dtype, items, sel.mshape)
-    if hasattr(ds, "H5VL_python_dataset_write"):
+    if _legacy(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
     else:
         ds.write(sel, data)
@@ -1018,7 +1031,7 @@ def dataset_write(ds, selection, view):
     _check_writable(ds)
     sel = Selection.from_c(selection)
     data = np.frombuffer(view, dtype=ds.dtype).reshape(sel.mshape + ds.dtype.shape)
-    if hasattr(ds, "H5VL_python_dataset_write"):
+    if _legacy(ds, "H5VL_python_dataset_write"):
         legacy.dataset_write(ds, sel, data)
     elif filters.is_lossy(ds.creation) and ds.creation.chunks and ds.creation.dcpl and ds.shape:
         chunks = _lossy.get(id(ds))
@@ -1331,14 +1344,28 @@ _GUARDED = {
 }
 
 
+_BRACKETING_FILE_CLASSES: dict = {}
+
+
+def _brackets(file) -> bool:
+    """Does this file's class define ``operation``?  Asked once per class: a
+    miss on an ``H5Object`` walks its ``__getattr__`` and builds an
+    AttributeError, which was a sixth of a one-element read's cost."""
+    cls = type(file)
+    found = _BRACKETING_FILE_CLASSES.get(cls)
+    if found is None:
+        found = _BRACKETING_FILE_CLASSES[cls] = callable(getattr(cls, "operation", None))
+    return found
+
+
 def _guarded(kind: str, function):
-    """``function`` run inside its file's ``operation(kind)`` where the file
-    has one (StoreFile: the lock=rw mode)."""
+    """``function`` run inside its file's ``operation(kind)`` where the file's
+    class has one (StoreFile: the lock=rw mode)."""
     def call(obj, *args, **kwargs):
-        operation = getattr(getattr(obj, "file", None), "operation", None)
-        if operation is None:
+        file = getattr(obj, "file", None)
+        if file is None or not _brackets(file):
             return function(obj, *args, **kwargs)
-        with operation(kind):
+        with file.operation(kind):
             return function(obj, *args, **kwargs)
     call.__name__, call.__doc__, call.__wrapped__ = function.__name__, function.__doc__, function
     return call

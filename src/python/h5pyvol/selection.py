@@ -7,6 +7,8 @@ hyperslabs, the given order for point selections).
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 
@@ -26,16 +28,20 @@ class Selection:
         self.start, self.stride, self.count, self.block = start, stride, count, block
         self.blocks = blocks
         self.points = points
+        # A selection is a value: what is derived from it is kept, because a
+        # one-element read asks for its shape and index several times.
+        self._mshape = None
+        self._index = None
 
     @classmethod
     def from_c(cls, desc) -> "Selection":
         """Builds a selection from the tuple ``pv_selection_to_py`` makes."""
         kind, shape = desc[0], desc[1]
-        rank = len(shape)
+        if kind == "hyperslab":  # first: every h5py slice and one-element call is one
+            return cls(kind, shape, *desc[2:6])
         if kind in ("all", "none"):
             return cls(kind, shape)
-        if kind == "hyperslab":
-            return cls(kind, shape, *desc[2:6])
+        rank = len(shape)
         coords = np.frombuffer(desc[3], dtype=np.uint64).astype(np.intp)
         if kind == "blocks":
             return cls(kind, shape, blocks=coords.reshape(desc[2], 2, rank))
@@ -50,12 +56,17 @@ class Selection:
     @property
     def mshape(self) -> tuple:
         """Shape of the dense data that goes with this selection."""
+        if self._mshape is None:
+            self._mshape = self._dense_shape()
+        return self._mshape
+
+    def _dense_shape(self) -> tuple:
         if self.kind == "all":
             return self.shape
         if self.kind == "none":
             return (0,)
         if self.kind == "hyperslab":
-            return tuple(c * b for c, b in zip(self.count, self.block))
+            return tuple(map(operator.mul, self.count, self.block))
         if self.kind == "points":
             return (len(self.points),)
         return (int(self._mask().sum()),)
@@ -111,17 +122,27 @@ class Selection:
     def index(self):
         """A numpy index: ``array[sel.index()]`` yields the selected elements
         (reshape to ``mshape`` for hyperslabs made of index arrays)."""
+        if self._index is None:
+            self._index = self._numpy_index()
+        return self._index
+
+    def _numpy_index(self):
         if self.kind == "all":
             return ...
         if self.kind == "none":
             return tuple(slice(0, 0) for _ in self.shape) if self.shape else ...
         if self.kind == "hyperslab":
-            axes = [self._axis(d) for d in range(len(self.shape))]
-            if any(isinstance(a, np.ndarray) for a in axes):
-                axes = [a if isinstance(a, np.ndarray) else np.arange(a.start, a.stop, a.step or 1)
-                        for a in axes]
-                return np.ix_(*axes)
-            return tuple(axes)
+            slices = []
+            for start, stride, count, block in zip(self.start, self.stride, self.count, self.block):
+                if count == 1:
+                    slices.append(slice(start, start + block))
+                elif block == 1:
+                    slices.append(slice(start, start + stride * (count - 1) + 1, stride))
+                else:  # repeated blocks are no slice: index arrays in every dimension
+                    axes = [self._axis(d) for d in range(len(self.shape))]
+                    return np.ix_(*[a if isinstance(a, np.ndarray) else np.arange(a.start, a.stop, a.step or 1)
+                                    for a in axes])
+            return tuple(slices)
         if self.kind == "points":
             return tuple(self.points.T)
         return self._mask()
@@ -133,7 +154,9 @@ class Selection:
         element_dims = array.shape[len(self.shape):]
         if self.kind == "none":
             return np.empty((0,) + element_dims, dtype=array.dtype)
-        return array[self.index()].reshape(self.mshape + element_dims)
+        selected = array[self.index()]
+        shape = self.mshape + element_dims
+        return selected if selected.shape == shape else selected.reshape(shape)
 
     def write_into(self, array: np.ndarray, data: np.ndarray) -> None:
         """Stores dense ``data`` into the selected elements of ``array``."""
