@@ -253,6 +253,95 @@ def test_small_reads_fetch_only_the_bytes_they_need(compressed):
     assert sorted(kv.reads) == [("whole", f"d/c/{i}/{j}") for i in (0, 1) for j in (0, 1)]
 
 
+def test_chunk_cache_admits_a_chunk_read_twice_and_stays_within_its_bytes():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from h5pyvol.store.chunkcache import ChunkCache
+
+    dtype, shape, chunks = np.dtype("<f8"), (100, 100), (50, 50)
+    kv = RecordingKV()
+    arr = ChunkedArray(kv, "d", shape, chunks, dtype, ChunkCodec([{"name": "bytes"}], dtype, "raw"),
+                       lambda s: np.full(s, -1.0, dtype), executor=ThreadPoolExecutor(2))
+    reference = np.arange(10000, dtype=dtype).reshape(shape)
+    arr.write(Selection.all(shape), reference)
+    chunk_bytes = 50 * 50 * 8
+    arr.cache = ChunkCache(capacity=2 * chunk_bytes)
+    kv.reads.clear()
+
+    def element(i, j):
+        return arr.read(Selection("hyperslab", shape, (i, j), (1, 1), (1, 1), (1, 1)))[0, 0]
+    assert element(3, 4) == reference[3, 4]        # first visit: only the element's bytes
+    assert element(5, 6) == reference[5, 6]        # second: the whole chunk, kept
+    assert element(7, 8) == reference[7, 8]        # then from memory
+    assert kv.reads == [("range", "d/c/0/0", (3 * 50 + 4) * 8, 8), ("whole", "d/c/0/0")]
+    for i, j in [(0, 60), (1, 61), (60, 0), (61, 1)]:  # two more chunks: the least recent one goes
+        assert element(i, j) == reference[i, j]
+    assert arr.cache.used <= arr.cache.capacity and len(arr.cache) == 2
+    kv.reads.clear()
+    assert element(9, 9) == reference[9, 9]
+    assert ("whole", "d/c/0/0") in kv.reads, "the evicted chunk must be read again"
+    # what a reader gets from the cache cannot change it
+    out = arr.read(Selection.all(shape))
+    out[...] = 0
+    np.testing.assert_array_equal(arr.read(Selection.all(shape)), reference)
+    arr.cache = ChunkCache(capacity=chunk_bytes - 1)  # smaller than a chunk: nothing is kept
+    for _ in range(3):
+        assert element(1, 1) == reference[1, 1]
+    assert len(arr.cache) == 0
+
+
+CACHE_READER = r"""
+import sys, h5py, subprocess
+name = "cached.h5"
+with h5py.File(name, "w") as f:
+    f.create_dataset("x", data=list(range(100)), chunks=(50,), dtype="i8")
+
+def overwrite(i, value):
+    code = f"import h5py\nwith h5py.File({name!r}, 'r+') as f: f['x'][{i}] = {value}"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+reader = h5py.File(name, "r")
+d = reader["x"]
+seen = [int(d[i]) for i in range(10)]        # the chunk is now cached
+overwrite(5, -5)
+d.refresh()
+print("after refresh", int(d[5]))
+reader.close()
+with h5py.File(name, "r") as f:
+    print("after reopen", int(f["x"][5]))
+swmr = h5py.File(name, "r", swmr=True)        # nor a SWMR reader's: it sees writes as they land
+s = swmr["x"]
+print("swmr first", [int(s[i]) for i in range(20, 24)])
+overwrite(22, -22)
+print("swmr sees", int(s[22]))
+swmr.close()
+writer = h5py.File(name, "r+")                # a writer's reads are never cached
+w = writer["x"]
+print("writer first", [int(w[i]) for i in range(10, 14)])
+overwrite(12, -12)
+print("writer sees", int(w[12]))
+writer.close()
+"""
+
+
+def test_cached_chunks_give_way_to_refresh_reopen_and_write_intent(run_py):
+    result = run_py(CACHE_READER)
+    assert result.returncode == 0, result.output
+    assert "after refresh -5" in result.stdout
+    assert "after reopen -5" in result.stdout
+    assert "writer first [10, 11, 12, 13]" in result.stdout
+    assert "writer sees -12" in result.stdout
+    assert "swmr first [20, 21, 22, 23]" in result.stdout
+    assert "swmr sees -22" in result.stdout
+
+
+def test_chunk_cache_option_is_checked(run_py):
+    code = 'import h5py\nh5py.File("x.h5", "w")\n'
+    result = run_py(code, connector="H5PyVOL connector=store chunk_cache=lots")
+    assert result.returncode != 0
+    assert "chunk_cache='lots': give a size in MiB" in result.output
+
+
 def test_auto_chunks_terminate_for_huge_elements():
     from h5pyvol.store.zarrmeta import auto_chunks
     assert auto_chunks((3, 4), 4 << 20) == (1, 1)  # one element is bigger than the target

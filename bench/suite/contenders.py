@@ -173,8 +173,19 @@ def one_element_reads(job: dict, array_shape) -> dict:
         if float(array[index]) != float(p):
             raise AssertionError(f"{job['lib']} element {index} is wrong")
     elapsed = time.perf_counter() - begin
+    # then element by element from the start, as a loop over ds[i] does
+    loop = job.get("element_loop", 0)
+    begin = time.perf_counter()
+    for i in range(loop):
+        index = np.unravel_index(i, array_shape)
+        if float(array[index]) != float(i):
+            raise AssertionError(f"{job['lib']} element {index} is wrong")
+    looped = time.perf_counter() - begin
     close(handle)
-    return {"one_element_read_ms": elapsed / len(picks) * 1e3}
+    out = {"one_element_read_ms": elapsed / len(picks) * 1e3}
+    if loop:
+        out["element_loop_ms"] = looped / loop * 1e3
+    return out
 
 
 def create(job: dict) -> dict:

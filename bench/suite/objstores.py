@@ -19,11 +19,12 @@ THREADS = 8
 def run(ctx: Context) -> list:
     nbytes = (64 if ctx.quick else 256) << 20
     one_element = 50 if ctx.quick else 200
+    loop = 100 if ctx.quick else 500
     out = []
     s3 = ctx.s3()
     s3.client().make_bucket("objstores")
     bulk = {"job": "bulk", "nbytes": nbytes, "shape": [nbytes // 8], "chunks": [CHUNK_BYTES // 8],
-            "one_element": one_element}
+            "one_element": one_element, "element_loop": loop}
     raw = {"job": "raw", "objects": nbytes // CHUNK_BYTES, "object_bytes": CHUNK_BYTES, "threads": THREADS}
     s3_env = env_for("H5PyVOL", **s3.env())
     results = {
@@ -38,7 +39,7 @@ def run(ctx: Context) -> list:
         "tensorstore": repeated({**bulk, "lib": "tensorstore", "target": {"kind": "s3", "bucket": "objstores",
                                                                         "prefix": "ts"}}, s3_env, ctx.reps),
     }
-    results.update(hsds_results(ctx, nbytes, one_element))
+    results.update(hsds_results(ctx, nbytes, one_element, loop))
     out += as_figures("S3 (SeaweedFS)", nbytes, results, raw_names=("raw minio SDK", "raw obstore"))
 
     ceph = ctx.ceph()
@@ -55,11 +56,12 @@ def run(ctx: Context) -> list:
     return out
 
 
-def hsds_results(ctx: Context, nbytes: int, one_element: int) -> dict:
+def hsds_results(ctx: Context, nbytes: int, one_element: int, loop: int) -> dict:
     import hsds_peer as hsds
     with hsds.HSDSServer(ctx.s3(), ctx.scratch / "hsds") as server:
         # each run restarts HSDS between write and read (reads from S3, not its cache)
-        runs = [hsds.bulk(server, mib=nbytes >> 20, chunk_mib=CHUNK_BYTES >> 20, one_element=one_element)
+        runs = [hsds.bulk(server, mib=nbytes >> 20, chunk_mib=CHUNK_BYTES >> 20, one_element=one_element,
+                          loop=loop)
                 for _ in range(min(ctx.reps, 3))]
     return {"HSDS 1.0.2 + h5pyd 1.0.0": {k: median([r[k] for r in runs]) for k in runs[0]}}
 
@@ -76,6 +78,9 @@ def as_figures(backend: str, nbytes: int, results: dict, raw_names: tuple) -> li
     for name, r in results.items():
         if "one_element_read_ms" in r:
             out.append(Figure("objstores", f"one-element read, {backend}", name, r["one_element_read_ms"], "ms", False,
+                              peer=None if name == peer else peer, rss_mib=r.get("rss_mib")))
+        if "element_loop_ms" in r:
+            out.append(Figure("objstores", f"element loop ds[i], {backend}", name, r["element_loop_ms"], "ms", False,
                               peer=None if name == peer else peer, rss_mib=r.get("rss_mib")))
     return out
 

@@ -340,6 +340,13 @@ class H5File(H5Group):
     def writable(self) -> bool:
         return self.mode != "r"
 
+    @property
+    def swmr_reader(self) -> bool:
+        """Opened for SWMR reading (H5F_ACC_SWMR_READ, h5py's ``swmr=True``):
+        such a reader expects to see another process's writes as they land."""
+        state = self.__dict__.get("_h5pyvol_state")  # the dispatcher's record of the open handles
+        return state is not None and bool(state.intent & 0x0040)
+
     def _child_path(self, name: str) -> str:
         return "/" + name  # the root group is "/" whatever a subclass calls its file
 

@@ -19,6 +19,7 @@ import numcodecs
 import numpy as np
 
 from ..selection import Selection
+from .chunkcache import ChunkCache
 from .kv import KVStore
 from .merge import RETRIES, FileChangedError, backoff
 from .zarrmeta import elements_from_json, elements_to_json
@@ -135,6 +136,9 @@ class ChunkedArray:
         # a stored chunk's size, for backends that size read buffers (compressors add a header at worst)
         self.size_hint = int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096 \
             if codec.fixed_size else None
+        # decoded chunks kept for reads (chunkcache.py); the owner sets it
+        # while the file is open read-only
+        self.cache: Optional[ChunkCache] = None
 
     # -- keys -----------------------------------------------------------------------
     def key(self, index: tuple) -> str:
@@ -163,6 +167,30 @@ class ChunkedArray:
         values = self.kv.get_many([self.key(index) for index in indexes], self.executor, self.size_hint)
         self._missing(values)
         return dict(zip(indexes, self._each(lambda data: self._decode(data, writable), values)))
+
+    def _cached(self, indexes) -> dict:
+        """The chunks at ``indexes`` the cache holds."""
+        if self.cache is None:
+            return {}
+        found = {}
+        for index in indexes:
+            chunk = self.cache.get(self.key(index))
+            if chunk is not None:
+                found[index] = chunk
+        return found
+
+    def _load_for_reading(self, indexes: list) -> dict:
+        """``_load_many`` for a read: read-only chunks, kept in the cache."""
+        chunks = self._load_many(indexes, writable=False)
+        if self.cache is not None:
+            for index, chunk in chunks.items():
+                self.cache.put(self.key(index), chunk)
+        return chunks
+
+    def _by_range(self, index: tuple, span) -> bool:
+        """Read only ``span`` of this chunk?  Not when the cache has seen
+        it read by range before: then it loads and keeps the whole chunk."""
+        return span is not None and (self.cache is None or not self.cache.read_before(self.key(index)))
 
     def _store_many(self, items: dict) -> None:
         encoded = self._each(self.codec.encode, list(items.values()))
@@ -209,15 +237,19 @@ class ChunkedArray:
         if sel.kind == "none" or out.size == 0:
             return out
         if not self.shape:  # 0-d
-            out[...] = self._load_many([()], writable=False)[()]
+            chunks = self._cached([()]) or self._load_for_reading([()])
+            out[...] = chunks[()]
             return out
         axes = sel.runs()
         if axes is not None:
             dense = out.reshape(tuple(_length(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
             spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan}
-            ranged = {index: span for index, span in spans.items() if span is not None}
-            whole = self._load_many([index for index in spans if index not in ranged], writable=False)
+            whole = self._cached(spans)
+            ranged = {index: span for index, span in spans.items()
+                      if index not in whole and self._by_range(index, span)}
+            whole.update(self._load_for_reading([index for index in spans if index not in ranged and
+                                                 index not in whole]))
             pieces = self._load_ranges(ranged)
             for parts in plan:
                 index = tuple(p[0] for p in parts)
@@ -231,7 +263,9 @@ class ChunkedArray:
         coords = sel.coordinates()
         ids = coords // np.array(self.chunks)
         keys, inverse = np.unique(ids, axis=0, return_inverse=True)
-        chunks = self._load_many([tuple(int(v) for v in k) for k in keys], writable=False)
+        indexes = [tuple(int(v) for v in k) for k in keys]
+        chunks = self._cached(indexes)
+        chunks.update(self._load_for_reading([index for index in indexes if index not in chunks]))
         flat = out.reshape((-1,) + self.dtype.shape)
         for n, key in enumerate(keys):
             rows = np.nonzero(inverse.reshape(-1) == n)[0]

@@ -26,6 +26,7 @@ from ..api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Data
 from ..selection import Selection
 from ..types import decode_element, dtype_from_spec, encode_element, has_vlen, spec_from_dtype
 from . import names, routing
+from .chunkcache import ChunkCache
 from .chunks import DEFAULT_KEY_ENCODING, ChunkCodec, ChunkedArray, is_v2_chunk_key
 from .kv import KVStore
 from .merge import RETRIES, ConflictError, FileChangedError, backoff, merge
@@ -228,6 +229,7 @@ class StoreDataset(StoreObject, H5Dataset):
                                        key_encoding=self.chunk_key_encoding, on_missing=self._layout_still_current)
             self._array_layout = layout
         self._array.shape = self.shape or ()
+        self._array.cache = self.file.reading_cache()
         return self._array
 
     def read(self, selection: Selection) -> np.ndarray:
@@ -297,6 +299,7 @@ class StoreFile(StoreGroup, H5File):
         self.rw_lock: Optional[ReadersWriterLock] = None  # the lock=rw mode (rwlock.py)
         self._operations = 0                              # nesting depth of operations holding it
         self.lock = threading.RLock()
+        self.chunk_cache = ChunkCache(kwargs["vol"].chunk_cache_bytes if kwargs.get("vol") else 0)
         H5File.__init__(self, name, *args, **kwargs)
         self.file = self
         self.oid = kwargs.get("oid") or self.next_oid()
@@ -329,6 +332,15 @@ class StoreFile(StoreGroup, H5File):
                 self._operations -= 1
                 if outer:
                     self.rw_lock.release()
+
+    def reading_cache(self) -> Optional[ChunkCache]:
+        """The chunk cache reads may use: only while the file is open
+        read-only, not for SWMR reading (chunk data is seen as soon as it is
+        written, README "Consistency model"), and never in the lock=rw mode,
+        whose readers must see each write once its writer lets go."""
+        if self.mode != "r" or self.swmr_reader or self.rw_lock is not None or not self.chunk_cache.capacity:
+            return None
+        return self.chunk_cache
 
     def catch_up(self) -> None:
         """Re-reads every loaded node if another process flushed since."""
@@ -502,6 +514,7 @@ class StoreFile(StoreGroup, H5File):
 
     def reload(self, obj: StoreObject) -> None:
         """Re-reads one node (refresh), keeping the objects it links to."""
+        self.chunk_cache.clear()  # refreshed data includes chunks other processes wrote since
         with self.lock:
             loader = _Loader(self)
             loader.by_path.update({o.node_path: o for o in self.objects.values() if o.node_path is not None})
@@ -531,6 +544,9 @@ class StoreFile(StoreGroup, H5File):
         self.kv.delete_prefix(base + "/")
 
     def close(self) -> None:
+        # a closed file may be reused at the next open (StoreVOL.closed_files):
+        # chunks written meanwhile by others must be read again
+        self.chunk_cache.clear()
         try:
             self.flush()
         except BaseException:
@@ -915,6 +931,16 @@ class ForkSafeExecutor:
         return self._current().submit(*args, **kwargs)
 
 
+def _mib_option(key: str, value: str) -> int:
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = -1.0
+    if not mib >= 0:
+        raise ValueError(f"{key}={value!r}: give a size in MiB (a number >= 0; 0 turns it off)")
+    return int(mib * (1 << 20))
+
+
 class StoreVOL(H5VOL):
     """HDF5 files as Zarr v3 hierarchies.  The file name picks the backend
     (see routing.py): a path or file:// URL is a directory, mem:// memory.
@@ -922,7 +948,9 @@ class StoreVOL(H5VOL):
     Options (connector-info keys, or H5PYVOL_STORE_<KEY> environment
     variables): ``compression`` (gzip[:level], zstd[:level], blosc[:cname[:level]]
     or none; default none; HDF5 deflate/zstd filters win), ``workers``
-    (concurrent chunk transfers, default 8), ``fsync`` (1: fsync every
+    (concurrent chunk transfers, default 8), ``chunk_cache`` (MiB of
+    decoded chunks a read-only file keeps, see chunkcache.py; default 64,
+    0 off), ``fsync`` (1: fsync every
     directory write), ``root`` (a directory or URL relative file names are
     placed under, e.g. s3://bucket/run1).  Object-store backends read their
     own keys too (object-stores/*/README.md).
@@ -941,6 +969,7 @@ class StoreVOL(H5VOL):
         self.root = option("root")
         self.executor = ForkSafeExecutor(int(option("workers", 8)))
         self.fsync = option("fsync", "0") in ("1", "true", "yes")
+        self.chunk_cache_bytes = _mib_option("chunk_cache", option("chunk_cache", "64"))
         self.lock = option("lock", "none")
         if self.lock not in ("none", "rw"):
             raise ValueError(f"lock={self.lock!r}: use lock=rw (one writer at a time, parallel readers) or lock=none")
