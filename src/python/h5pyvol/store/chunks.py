@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
@@ -134,7 +135,8 @@ class ChunkedArray:
         # part go through compare-and-swap (_update)
         self.shared = kv.supports_versions
         # a stored chunk's size, for backends that size read buffers (compressors add a header at worst)
-        self.size_hint = int(np.prod(self.chunks, dtype=np.int64)) * dtype.itemsize + 4096 \
+        self.chunk_elements = math.prod(self.chunks)
+        self.size_hint = self.chunk_elements * dtype.itemsize + 4096 \
             if codec.fixed_size else None
         # decoded chunks kept for reads (chunkcache.py); the owner sets it
         # while the file is open read-only
@@ -181,6 +183,8 @@ class ChunkedArray:
 
     def _load_for_reading(self, indexes: list) -> dict:
         """``_load_many`` for a read: read-only chunks, kept in the cache."""
+        if not indexes:
+            return {}
         chunks = self._load_many(indexes, writable=False)
         if self.cache is not None:
             for index, chunk in chunks.items():
@@ -244,12 +248,11 @@ class ChunkedArray:
         if axes is not None:
             dense = out.reshape(tuple(_length(a) for a in axes) + self.dtype.shape)
             plan = list(self._plan(axes))
-            spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan}
-            whole = self._cached(spans)
-            ranged = {index: span for index, span in spans.items()
-                      if index not in whole and self._by_range(index, span)}
-            whole.update(self._load_for_reading([index for index in spans if index not in ranged and
-                                                 index not in whole]))
+            whole = self._cached([tuple(p[0] for p in parts) for parts in plan])
+            spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan
+                     if tuple(p[0] for p in parts) not in whole}
+            ranged = {index: span for index, span in spans.items() if self._by_range(index, span)}
+            whole.update(self._load_for_reading([index for index in spans if index not in ranged]))
             pieces = self._load_ranges(ranged)
             for parts in plan:
                 index = tuple(p[0] for p in parts)
@@ -282,10 +285,14 @@ class ChunkedArray:
         those from uncompressed bytes costs a fraction of the chunk; else None."""
         if not self.codec.ranged or self.dtype.subdtype is not None:
             return None
-        first = int(np.ravel_multi_index([w.start if isinstance(w, slice) else w[0] for w in within], self.chunks))
-        last = int(np.ravel_multi_index([w.stop - 1 if isinstance(w, slice) else w[-1] for w in within], self.chunks))
+        # C-order offsets in plain Python: numpy's calls cost more than the
+        # whole read of one cached element
+        first = last = 0
+        for w, size in zip(within, self.chunks):
+            lo, hi = (w.start, w.stop - 1) if isinstance(w, slice) else (int(w[0]), int(w[-1]))
+            first, last = first * size + lo, last * size + hi
         count = last - first + 1
-        return (int(first), int(count)) if count * self.RANGED_FRACTION <= np.prod(self.chunks) else None
+        return (first, count) if count * self.RANGED_FRACTION <= self.chunk_elements else None
 
     def _flat_offsets(self, within: list) -> np.ndarray:
         """C-order element offsets inside a chunk of the grid ``within`` spans."""

@@ -11,6 +11,7 @@ each zarr.json holds.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import struct
@@ -218,7 +219,8 @@ class StoreDataset(StoreObject, H5Dataset):
 
     @property
     def array(self) -> ChunkedArray:
-        layout = (self.ensure_node(), tuple(self.chunk_shape), json.dumps(self.chunk_key_encoding, sort_keys=True))
+        # compared, not serialized: this runs at every read and write
+        layout = (self.ensure_node(), tuple(self.chunk_shape), self.chunk_key_encoding)
         if self._array is None or self._array_layout != layout:
             spec = self.type_spec
             codec = ChunkCodec(self.codecs, self.dtype, self.encoding,
@@ -227,7 +229,7 @@ class StoreDataset(StoreObject, H5Dataset):
             self._array = ChunkedArray(self.file.kv, self.ensure_node(), self.shape or (), self.chunk_shape,
                                        self.dtype, codec, self._chunk_fill, self.file.vol.executor,
                                        key_encoding=self.chunk_key_encoding, on_missing=self._layout_still_current)
-            self._array_layout = layout
+            self._array_layout = copy.deepcopy(layout)  # the encoding may be changed in place later
         self._array.shape = self.shape or ()
         self._array.cache = self.file.reading_cache()
         return self._array
