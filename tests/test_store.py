@@ -388,3 +388,34 @@ def test_merge_keeps_both_writers_changes_and_names_conflicts():
     with pytest.raises(ConflictError, match="link 'a' of '/g'"):
         merge(base, node([], {"x": 1}), {**base, "attributes": {"_h5pyvol": {
             **base["attributes"]["_h5pyvol"], "links": [{"name": "a", "corder": 0, "node": "elsewhere"}]}}}, "'/g'")
+
+
+def test_pool_threads_let_go_of_values_and_results_when_in_parallel_returns():
+    """A worker that kept a view of HDF5's buffer past the call's end made
+    the bridge fail a read ("kept a reference"); in_parallel hands the
+    threads only indexes into a dict it empties before returning."""
+    import weakref
+    from concurrent.futures import ThreadPoolExecutor
+
+    from h5pyvol.store.kv import in_parallel
+
+    class Value:
+        pass
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(50):
+            values = [Value() for _ in range(8)]
+            refs = [weakref.ref(v) for v in values]
+            results = in_parallel(pool, lambda v: v, values)
+            assert results == values
+            del values, results
+            assert all(r() is None for r in refs), "a pool thread still holds a value or a result"
+
+        def fail_once(v):
+            if v == 3:
+                raise ValueError("chunk 3")
+            time.sleep(0.01)
+            finished.append(v)
+        finished = []
+        with pytest.raises(ValueError, match="chunk 3"):
+            in_parallel(pool, fail_once, range(8))
+        assert sorted(finished) == [0, 1, 2, 4, 5, 6, 7], "every task ends before the failure is raised"

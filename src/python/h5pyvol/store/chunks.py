@@ -21,7 +21,7 @@ import numpy as np
 
 from ..selection import Selection
 from .chunkcache import ChunkCache
-from .kv import KVStore
+from .kv import KVStore, in_parallel
 from .merge import RETRIES, FileChangedError, backoff
 from .zarrmeta import elements_from_json, elements_to_json
 
@@ -181,15 +181,33 @@ class ChunkedArray:
                 found[index] = chunk
         return found
 
-    def _load_for_reading(self, indexes: list) -> dict:
-        """``_load_many`` for a read: read-only chunks, kept in the cache."""
+    def _load_for_reading(self, indexes: list, place: Optional[Callable] = None) -> dict:
+        """``_load_many`` for a read: read-only chunks, kept in the cache.
+        With ``place(index, chunk)`` each chunk is handed over on the thread
+        that fetched it, as it arrives, and none is returned: a large read
+        then copies while other chunks are still in flight, and never holds
+        all of their bytes at once."""
         if not indexes:
             return {}
-        chunks = self._load_many(indexes, writable=False)
-        if self.cache is not None:
-            for index, chunk in chunks.items():
-                self.cache.put(self.key(index), chunk)
-        return chunks
+        if place is None:
+            chunks = self._load_many(indexes, writable=False)
+            if self.cache is not None:
+                for index, chunk in chunks.items():
+                    self.cache.put(self.key(index), chunk)
+            return chunks
+        missing = []
+
+        def consume(i, data):
+            if data is None:
+                missing.append(i)
+            chunk = self._decode(data, writable=False)
+            if self.cache is not None:
+                self.cache.put(self.key(indexes[i]), chunk)
+            place(indexes[i], chunk)
+        self.kv.get_each([self.key(index) for index in indexes], self.executor, consume, self.size_hint)
+        if missing:
+            self._missing([None])  # raises if the layout changed: the read fails, whatever was placed
+        return {}
 
     def _by_range(self, index: tuple, span) -> bool:
         """Read only ``span`` of this chunk?  Not when the cache has seen
@@ -202,7 +220,7 @@ class ChunkedArray:
 
     def _each(self, function, values: list) -> list:
         # codecs release the GIL: several chunks are (de)compressed on the workers
-        return [function(v) for v in values] if len(values) < 2 else list(self.executor.map(function, values))
+        return in_parallel(self.executor, function, values)
 
     # -- selections -------------------------------------------------------------------
     def _plan(self, axes):
@@ -247,21 +265,26 @@ class ChunkedArray:
         axes = sel.runs()
         if axes is not None:
             dense = out.reshape(tuple(_length(a) for a in axes) + self.dtype.shape)
-            plan = list(self._plan(axes))
-            whole = self._cached([tuple(p[0] for p in parts) for parts in plan])
-            spans = {tuple(p[0] for p in parts): self._span([p[2] for p in parts]) for parts in plan
-                     if tuple(p[0] for p in parts) not in whole}
+            plan = {tuple(p[0] for p in parts): parts for parts in self._plan(axes)}
+
+            def place(index, chunk):
+                parts = plan[index]
+                dense[self._index([p[1] for p in parts])] = chunk[self._index([p[2] for p in parts])]
+            cached = self._cached(plan)
+            for index, chunk in cached.items():
+                place(index, chunk)
+            spans = {index: self._span([p[2] for p in parts]) for index, parts in plan.items()
+                     if index not in cached}
             ranged = {index: span for index, span in spans.items() if self._by_range(index, span)}
-            whole.update(self._load_for_reading([index for index in spans if index not in ranged]))
-            pieces = self._load_ranges(ranged)
-            for parts in plan:
-                index = tuple(p[0] for p in parts)
-                within = [p[2] for p in parts]
-                if index in ranged:
-                    values = pieces[index][self._flat_offsets(within) - ranged[index][0]]
-                    dense[self._index([p[1] for p in parts])] = values.reshape([_length(w) for w in within])
-                else:
-                    dense[self._index([p[1] for p in parts])] = whole[index][self._index(within)]
+            for index, values in self._load_ranges(ranged).items():
+                within = [p[2] for p in plan[index]]
+                values = values[self._flat_offsets(within) - ranged[index][0]]
+                dense[self._index([p[1] for p in plan[index]])] = values.reshape([_length(w) for w in within])
+            fetch = [index for index in spans if index not in ranged]
+            direct = {index: region for index in fetch
+                      if (region := self._direct_region(plan[index], dense)) is not None}
+            self._read_direct(direct)
+            self._load_for_reading([index for index in fetch if index not in direct], place)
             return out
         coords = sel.coordinates()
         ids = coords // np.array(self.chunks)
@@ -275,6 +298,40 @@ class ChunkedArray:
             local = coords[rows] - key * np.array(self.chunks)
             flat[rows] = chunks[tuple(int(v) for v in key)][tuple(local.T)]
         return out
+
+    # -- direct reads: whole stored chunks read straight into the caller's buffer -------
+    def _direct_region(self, parts, dense: np.ndarray) -> Optional[np.ndarray]:
+        """The part of ``dense`` a whole chunk goes to, when the stored bytes
+        are exactly its elements (uncompressed, same byte order) and that
+        part is one contiguous block: then the chunk is read into it."""
+        if not self.codec.ranged or self.codec.dtype != self.base or self.base.hasobject \
+                or self.dtype.subdtype is not None:
+            return None
+        if tuple(_length(p[2]) for p in parts) != self.chunks:
+            return None
+        index = self._index([p[1] for p in parts])
+        if not isinstance(index, tuple):
+            return None
+        region = dense[index]
+        return region if region.flags.c_contiguous and region.flags.writeable else None
+
+    def _read_direct(self, regions: dict) -> None:
+        if not regions:
+            return
+        missing = []
+
+        def read(item):
+            index, region = item
+            key = self.key(index)
+            length = self.kv.get_into(key, memoryview(region.reshape(-1).view(np.uint8)))
+            if length is None:
+                missing.append(index)
+                region[...] = self.fill(self.chunks)
+            elif length != region.nbytes:
+                raise OSError(f"chunk {key!r} holds {length} bytes, its array says {region.nbytes}")
+        self._each(read, list(regions.items()))
+        if missing:
+            self._missing([None])
 
     # -- ranged reads: the bytes a small selection needs, not its whole chunk ----------
     RANGED_FRACTION = 4  # a range pays when it is at most a quarter of the chunk

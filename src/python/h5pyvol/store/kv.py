@@ -13,7 +13,35 @@ import tempfile
 import threading
 import zlib
 from abc import ABC, abstractmethod
-from typing import Iterator, Optional
+from concurrent.futures import wait
+from typing import Callable, Iterator, Optional
+
+
+def in_parallel(executor, function: Callable, values) -> list:
+    """``[function(v) for v in values]`` on the executor's threads.
+
+    The threads reach the function, the values and the results only
+    through a dict emptied before this returns.  A value may be a view of
+    HDF5's buffer (a chunk written as it is, a region read into), and a pool
+    thread keeps its last task, with its arguments and result, until it takes
+    the next one: that can be after the HDF5 call has returned, which the
+    bridge reports as a kept buffer (and the memory is HDF5's again).  For
+    the same reason every task has finished before a failure is raised."""
+    values = list(values)
+    if len(values) < 2:
+        return [function(v) for v in values]
+    shared = {"function": function, "values": values, "results": [None] * len(values)}
+
+    def run(i):
+        shared["results"][i] = shared["function"](shared["values"][i])
+    try:
+        tasks = [executor.submit(run, i) for i in range(len(values))]
+        wait(tasks)
+        for task in tasks:
+            task.result()  # the first failure, in order
+        return shared["results"]
+    finally:
+        shared.clear()
 
 
 class KVStore(ABC):
@@ -52,12 +80,35 @@ class KVStore(ABC):
             return [self.get(keys[0])]
         return list(executor.map(self.get, keys))
 
+    def get_into(self, key: str, buffer: memoryview) -> Optional[int]:
+        """Reads the value of ``key`` into ``buffer`` (writable bytes) when it
+        is exactly that long.  Returns the value's length, None when missing;
+        after a different length the buffer's content is unspecified.
+        Backends that can read into memory directly override it."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if len(value) == len(buffer):
+            buffer[:] = value
+        return len(value)
+
+    def get_each(self, keys: list, executor, consume: Callable, size_hint: Optional[int] = None) -> None:
+        """``consume(i, value)`` for every key (value None where missing),
+        called as each value arrives, on the thread that fetched it.  A
+        backend with reads of its own (``get_many`` overridden: RADOS aio)
+        fetches them all first."""
+        if type(self).get_many is not KVStore.get_many:
+            for i, value in enumerate(self.get_many(keys, executor, size_hint)):
+                consume(i, value)
+            return
+        in_parallel(executor, lambda i: consume(i, self.get(keys[i])), range(len(keys)))
+
     def put_many(self, items: list, executor) -> None:
         """Stores several (key, value) pairs concurrently, as get_many reads."""
         if len(items) == 1:
             self.put(*items[0])
             return
-        list(executor.map(lambda item: self.put(*item), items))
+        in_parallel(executor, lambda item: self.put(*item), items)
 
     def get_range(self, key: str, start: int, length: int) -> Optional[bytes]:
         value = self.get(key)
@@ -291,6 +342,23 @@ class DirectoryKV(KVStore):
         try:
             with open(self._path(key), "rb") as f:
                 return f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def get_into(self, key, buffer):
+        # straight from the file into the caller's memory: no bytes object, no copy
+        try:
+            with open(self._path(key), "rb", buffering=0) as f:
+                size = os.fstat(f.fileno()).st_size
+                if size != len(buffer):
+                    return size
+                done = 0
+                while done < size:
+                    n = f.readinto(buffer[done:])
+                    if not n:
+                        return done  # shortened while read: the caller reports the length
+                    done += n
+                return size
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 
