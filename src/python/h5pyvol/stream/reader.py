@@ -194,10 +194,14 @@ class Reader:
         with self._break_lock:
             if self._broken is not None:
                 return
+            # first, so that a request made while the workers are halted is
+            # refused with the reason (not as if the user had closed the reader)
+            with self._lock:
+                self._broken = error
             self._halt_workers()
             # messages a dead worker's lock holds back are lost anyway: exiting must not wait for them
             self._requests.cancel_join_thread()
-            self._fail_pending(error, broken=True)
+            self._fail_pending(error)
 
     def _end(self) -> None:
         with self._break_lock:
@@ -217,11 +221,9 @@ class Reader:
         if self._notify_fn is not None:
             self._notify_fn(req)
 
-    def _fail_pending(self, error: BaseException, broken: bool = False) -> None:
+    def _fail_pending(self, error: BaseException) -> None:
         # one lock with request(): a request is either failed here or refused there
         with self._lock:
-            if broken:
-                self._broken = error
             failed, self._pending = list(self._pending.values()), {}
         for req in failed:
             req._notify(None, None, error)
