@@ -33,14 +33,22 @@ class ReadersWriterLock:
 
     def __init__(self, path: str):
         self.path = path
-        self._fd = None
+        self._fd = self._gate = None
         self._pid = 0
 
     def acquire(self, exclusive: bool) -> None:
         if self._pid != os.getpid():  # a forked child must not share its parent's open file (and lock)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            self._gate = os.open(self.path + ".gate", os.O_RDWR | os.O_CREAT, 0o666)
             self._pid = os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        # flock alone lets readers whose operations overlap keep a writer
+        # waiting for ever.  Everyone passes a gate first, and a writer holds
+        # it while it waits: readers that come later queue behind it.
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
 
     def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
