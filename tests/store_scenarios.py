@@ -203,6 +203,40 @@ def outage_keeps_flushed_data(url: str, env: dict, tmp_path: Path, stop: Callabl
     return out
 
 
+WHOLE_CHUNKS_WRITE = """
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], 'w') as f:
+    f.create_dataset('x', data=np.arange(4 * 65536, dtype='f8'), chunks=(65536,), fillvalue=-1)
+"""
+
+WHOLE_CHUNKS_READ = """
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], 'r') as f:
+    x = f['x'][...]
+expected = np.arange(4 * 65536, dtype='f8')
+expected[65536:131072] = -1
+print('same', np.array_equal(x, expected))
+"""
+
+
+def whole_chunks_read_into_place(url: str, env: dict, tmp_path: Path, remove: Callable, replace: Callable) -> None:
+    """Whole stored chunks are read straight into HDF5's buffer
+    (``get_into``): the values are right, a missing chunk reads as the fill
+    value, and a chunk of the wrong size fails the read naming it.
+    ``remove(key)`` and ``replace(key, value)`` change the file's store
+    behind the connector's back (keys relative to the file)."""
+    assert python(WHOLE_CHUNKS_WRITE, env, tmp_path, url).returncode == 0
+    remove("x/c/1")
+    result = python(WHOLE_CHUNKS_READ, env, tmp_path, url)
+    assert result.returncode == 0, result.output
+    assert "same True" in result.stdout
+    for wrong in (1000, 65536 * 8 + 1):
+        replace("x/c/2", b"\0" * wrong)
+        result = python(WHOLE_CHUNKS_READ, env, tmp_path, url)
+        assert result.returncode != 0
+        assert f"'x/c/2' holds {wrong} bytes" in result.output, result.output
+
+
 FILESIZE = r"""
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "w") as f:

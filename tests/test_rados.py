@@ -225,6 +225,12 @@ def test_batches_read_missing_and_large_objects_and_delete(ceph, aio):
     assert list(kv.list()) == ["keep"]
 
 
+def test_whole_chunks_read_into_place_and_a_wrong_sized_chunk_is_an_error(ceph, raw_ioctx, tmp_path):
+    raw_ioctx.set_namespace("whole/data.h5")
+    scenario.whole_chunks_read_into_place(f"rados://{POOL}/whole/data.h5", ceph_env(ceph), tmp_path,
+                                          raw_ioctx.remove_object, raw_ioctx.write_full)
+
+
 def test_a_file_lists_its_keys_from_its_index_not_the_pool(ceph, raw_ioctx, tmp_path):
     import h5pyvol_rados
     from h5pyvol_rados.key_index import INDEX

@@ -3,6 +3,7 @@
 unmodified; only the environment says where files go."""
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -116,6 +117,14 @@ with h5py.File("s3://made-on-create/file.h5", "w") as f:
     client = s3.client()
     assert not client.bucket_exists("never-made")
     assert client.bucket_exists("made-on-create")
+
+
+def test_whole_chunks_read_into_place_and_a_wrong_sized_chunk_is_an_error(s3, tmp_path):
+    client = s3.client()
+    scenario.whole_chunks_read_into_place("s3://whole-chunks/data.h5", s3_env(s3), tmp_path,
+                                          lambda key: client.remove_object("whole-chunks", f"data.h5/{key}"),
+                                          lambda key, value: client.put_object("whole-chunks", f"data.h5/{key}",
+                                                                               io.BytesIO(value), len(value)))
 
 
 def test_filesize_is_the_bytes_of_the_objects(s3, tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import zarr
 
+import store_scenarios as scenario
 from conftest import vol_env
 from h5pyvol.selection import Selection
 from h5pyvol.store.chunks import ChunkCodec, ChunkedArray
@@ -251,6 +252,13 @@ def test_small_reads_fetch_only_the_bytes_they_need(compressed):
     kv.reads.clear()
     np.testing.assert_array_equal(arr.read(Selection.all(shape)), reference)  # big reads take whole chunks
     assert sorted(kv.reads) == [("whole", f"d/c/{i}/{j}") for i in (0, 1) for j in (0, 1)]
+
+
+def test_whole_chunks_read_into_place_and_a_wrong_sized_chunk_is_an_error(tmp_path):
+    store = tmp_path / "whole.h5"
+    scenario.whole_chunks_read_into_place(str(store), vol_env(), tmp_path,
+                                          lambda key: (store / key).unlink(),
+                                          lambda key, value: (store / key).write_bytes(value))
 
 
 def test_chunk_cache_admits_a_chunk_read_twice_and_stays_within_its_bytes():

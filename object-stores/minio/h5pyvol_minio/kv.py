@@ -94,6 +94,39 @@ class S3KV(KVStore):
     def get(self, key):
         return self._get(key)[0]
 
+    def get_into(self, key, buffer):
+        # the body goes from the socket into the caller's memory: urllib3's
+        # own readinto reads into a new bytes object and copies it
+        def call():
+            response = self.client.get_object(self.bucket, self._name(key))
+            try:
+                size = int(response.headers.get("Content-Length", -1))
+                body = getattr(response, "_fp", None)
+                if size != len(buffer) or response.headers.get("Content-Encoding") or body is None:
+                    value = response.read() if size == len(buffer) or size < 0 else None
+                    if value is None:
+                        return size
+                    if len(value) == len(buffer):
+                        buffer[:] = value
+                    return len(value)
+                done = 0
+                while done < size:
+                    n = body.readinto(buffer[done:])
+                    if not n:
+                        raise urllib3.exceptions.ProtocolError(
+                            f"connection closed after {done} of {size} bytes")
+                    done += n
+                return size
+            finally:
+                response.close()
+                response.release_conn()
+        try:
+            return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
+        except S3Error as exc:
+            if self._missing(exc):
+                return None
+            raise
+
     def get_range(self, key, start, length):
         # a ranged GET: reading one element of a large chunk fetches that element only
         if length <= 0:
