@@ -298,6 +298,24 @@ def test_chunk_cache_admits_a_chunk_read_twice_and_stays_within_its_bytes():
     assert len(arr.cache) == 0
 
 
+def test_chunk_cache_leaves_chunks_random_reads_come_back_to_long_after():
+    """A chunk read by range again only after WINDOW other ranged reads is
+    read by range again, not loaded whole: random small reads over a large
+    dataset would otherwise load whole chunks the cache then evicts unused."""
+    from h5pyvol.store.chunkcache import ChunkCache
+
+    cache = ChunkCache(capacity=1 << 20)
+    assert not cache.read_before("a")
+    for i in range(ChunkCache.WINDOW - 1):
+        assert not cache.read_before(f"other{i}")
+    assert cache.read_before("a")  # the WINDOW-th ranged read after its first: admitted
+    for i in range(ChunkCache.WINDOW):
+        cache.read_before(f"later{i}")
+    assert not cache.read_before("a")  # one more in between: a range again
+    assert cache.read_before("a")
+    assert len(cache._seen) <= ChunkCache.WINDOW + 1
+
+
 CACHE_READER = r"""
 import sys, h5py, subprocess
 name = "cached.h5"

@@ -8,9 +8,13 @@ whenever the file is brought up to date with other processes (H5Drefresh,
 H5Orefresh, reopening), which is when HDF5's own cache is too.
 
 Admission follows the access: the first small read of a chunk fetches only
-the bytes it needs (a range) and remembers the chunk; the second loads and
-keeps the whole chunk.  Random reads that never come back to a chunk pay
-nothing, and an element-by-element loop pays one fetch per chunk.
+the bytes it needs (a range) and remembers the chunk; a second one soon
+after (fewer than WINDOW other ranged reads in between) loads and keeps the whole
+chunk.  An element-by-element loop, or a loop over rows that cross a few
+chunks, pays one fetch per chunk.  Random reads pay nothing: the ones that
+come back to a chunk long after go on reading ranges, since loading whole
+chunks for them made 1000 random 64 KiB reads of 1 GiB 3x slower (the
+cache churns: bench/suite/partial.py).
 """
 from __future__ import annotations
 
@@ -24,13 +28,14 @@ import numpy as np
 class ChunkCache:
     """Least recently used chunks up to ``capacity`` bytes, by chunk key."""
 
-    SEEN = 65536  # chunk keys remembered as read once by range
+    WINDOW = 32  # a second ranged read of a chunk this soon after its last admits it
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self.used = 0
         self._chunks: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[str, int] = OrderedDict()  # chunk key: number of its last ranged read
+        self._ranged_reads = 0
         self._lock = threading.Lock()  # the store's workers and the host's threads share it
 
     def get(self, key: str) -> Optional[np.ndarray]:
@@ -56,15 +61,16 @@ class ChunkCache:
                 self.used -= evicted.nbytes
 
     def read_before(self, key: str) -> bool:
-        """Was ``key`` read by range before?  Remembers that it now was."""
+        """Was ``key`` read by range, with fewer than WINDOW other ranged reads since?
+        Remembers that it now was."""
         with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return True
-            self._seen[key] = None
-            if len(self._seen) > self.SEEN:
+            now = self._ranged_reads
+            self._ranged_reads += 1
+            last = self._seen.pop(key, None)
+            self._seen[key] = now
+            while next(iter(self._seen.values())) < now - self.WINDOW:
                 self._seen.popitem(last=False)
-            return False
+            return last is not None and now - last <= self.WINDOW
 
     def clear(self) -> None:
         with self._lock:

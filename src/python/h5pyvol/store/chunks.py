@@ -277,9 +277,8 @@ class ChunkedArray:
                      if index not in cached}
             ranged = {index: span for index, span in spans.items() if self._by_range(index, span)}
             for index, values in self._load_ranges(ranged).items():
-                within = [p[2] for p in plan[index]]
-                values = values[self._flat_offsets(within) - ranged[index][0]]
-                dense[self._index([p[1] for p in plan[index]])] = values.reshape([_length(w) for w in within])
+                dense[self._index([p[1] for p in plan[index]])] = self._in_span(values, [p[2] for p in plan[index]],
+                                                                               ranged[index][0])
             fetch = [index for index in spans if index not in ranged]
             direct = {index: region for index in fetch
                       if (region := self._direct_region(plan[index], dense)) is not None}
@@ -351,6 +350,19 @@ class ChunkedArray:
         count = last - first + 1
         return (first, count) if count * self.RANGED_FRACTION <= self.chunk_elements else None
 
+    def _in_span(self, values: np.ndarray, within: list, first: int) -> np.ndarray:
+        """The elements of ``within`` (per-dimension positions) out of the
+        span ``values`` of a chunk that starts at element ``first``."""
+        if all(isinstance(w, slice) for w in within):
+            # a box: the span starts at its first corner, so the chunk's own
+            # C-order strides find every element, no offsets computed
+            strides, step = [], values.itemsize
+            for size in reversed(self.chunks):
+                strides.insert(0, step)
+                step *= size
+            return np.ndarray([_length(w) for w in within], values.dtype, values, 0, strides)
+        return values[self._flat_offsets(within) - first].reshape([_length(w) for w in within])
+
     def _flat_offsets(self, within: list) -> np.ndarray:
         """C-order element offsets inside a chunk of the grid ``within`` spans."""
         return np.ravel_multi_index(np.ix_(*[_as_array(w) for w in within]), self.chunks).reshape(-1)
@@ -369,6 +381,8 @@ class ChunkedArray:
                 raise OSError(f"chunk {self.key(index)!r} is shorter than its array says")
             return np.frombuffer(data, dtype=self.codec.dtype)
         items = list(spans.items())
+        if self.kv.local:  # each is a fraction of a chunk: a thread hop costs more than the read
+            return dict(zip(spans, map(load, items)))
         return dict(zip(spans, self._each(load, items)))
 
     @staticmethod

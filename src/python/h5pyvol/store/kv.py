@@ -56,6 +56,10 @@ class KVStore(ABC):
     supports_conditional_put = False
     #: why files here open for reading only (a zip archive), or None
     read_only: Optional[str] = None
+    #: whether a small read answers in microseconds (no round trip): then a
+    #: few ranged reads go faster one after another on the calling thread
+    #: than handed to the workers and waited for
+    local = False
 
     @abstractmethod
     def get(self, key: str) -> Optional[bytes]: ...
@@ -180,6 +184,7 @@ class MemoryKV(KVStore):
     """Keys in a dict, for the life of the process; copies every value."""
 
     supports_conditional_put = True
+    local = True
 
     def __init__(self, name: str = ""):
         self.name = name
@@ -279,6 +284,7 @@ class DirectoryKV(KVStore):
 
     supports_conditional_put = True
     supports_versions = True
+    local = True
     LOCK_FILE = ".h5pyvol-locks"
 
     def __init__(self, root: str, fsync: bool = False):

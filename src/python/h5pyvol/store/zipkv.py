@@ -21,6 +21,8 @@ def archive_path(name: str) -> str:
 
 
 class ZipKV(KVStore):
+    local = True
+
     def __init__(self, name: str):
         self.path = archive_path(name)
         self.read_only = (f"{self.path} is a zip archive, which H5PyVOL opens read-only "
