@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from h5pyvol.store.names import check_path
+
 from .cluster import connect
 from .kv import RadosKV
 
@@ -26,6 +28,9 @@ def parse_url(url: str) -> tuple[str, str]:
     pool, _, path = url[len("rados://"):].partition("/") if url.startswith("rados://") else ("", "", "")
     if not pool or not path.strip("/"):
         raise ValueError(f"{url!r}: expected rados://pool/path/file.h5")
+    if "@" in pool:  # never echoed: what precedes the @ may be a secret
+        raise ValueError("a rados:// URL carries no credentials: the keyring named by ceph.conf does")
+    check_path(url, path)
     return pool, path.strip("/")
 
 
@@ -43,6 +48,9 @@ def backend(url: str, options: dict) -> RadosKV:
         raise ValueError(f"aio={option('aio', '')!r}: expected one of {', '.join(AIO_CHOICES)}")
     return RadosKV(cluster, pool, namespace, omap_tables=option("omap", "1") not in ("0", "no", "false"), aio=aio)
 
+
+#: the connector-info keys this backend reads (the store refuses others)
+backend.options = ("client", "ceph_conf", "op_timeout", "omap", "aio")
 
 AIO_CHOICES = {"write": ("write",), "all": ("read", "write"), "1": ("read", "write"), "read": ("read",),
                "none": (), "0": ()}

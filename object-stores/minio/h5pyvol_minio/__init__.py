@@ -7,16 +7,26 @@ entry point, so installing the package is all it takes.
 """
 from __future__ import annotations
 
+from h5pyvol.store.names import check_path
+
 from .config import S3Config
 from .kv import S3KV
 
 
 def backend(url: str, options: dict) -> S3KV:
-    config = S3Config.resolve(options)
     bucket, _, prefix = url[len("s3://"):].partition("/")
+    if "@" in bucket:  # never echoed: what precedes the @ may be a secret key
+        raise ValueError("an s3:// URL carries no credentials: give them as access_key= and secret_key= or in "
+                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if not bucket:
         raise ValueError(f"{url!r} names no bucket (expected s3://bucket/path/file.h5)")
+    check_path(url, prefix)
+    config = S3Config.resolve(options)
     return S3KV(config, bucket, prefix.strip("/"))
+
+
+#: the connector-info keys this backend reads (the store refuses others)
+backend.options = ("endpoint", "access_key", "secret_key", "session_token", "region")
 
 
 __all__ = ["S3Config", "S3KV", "backend"]

@@ -76,6 +76,7 @@ def connector(config: Optional[str]) -> H5VOL:
     if vol is None:
         options = registry.parse_info(config)
         cls = registry.load_class(*registry.connector_target(options))
+        registry.check_options(cls, options)
         vol = _connectors[key] = cls(**options)
     return vol
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import struct
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Collection, Iterator, Optional
 
 import numpy as np
 
@@ -519,6 +519,17 @@ class H5VOL(_InitialState):
     def __init__(self, **options):
         self.options = options
         self.files: dict[str, H5File] = {}
+
+    #: the connector-info keys this connector takes; None takes any (they
+    #: all reach ``__init__``).  A list makes any other key an error that
+    #: names the valid ones, so that a typo is never silently ignored.
+    OPTIONS: Optional[tuple] = None
+
+    @classmethod
+    def accepted_options(cls) -> Optional[Collection[str]]:
+        """The keys of ``OPTIONS``; a connector whose keys depend on what is
+        installed (the store's backends) overrides it."""
+        return cls.OPTIONS
 
     def create_file(self, name: str, mode: str) -> H5File:
         """``mode`` is "w" (truncate) or "w-" (fail if it exists)."""

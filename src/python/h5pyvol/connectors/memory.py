@@ -14,4 +14,5 @@ from ..api import ArrayDataset, H5VOL
 class MemoryVOL(H5VOL):
     """Files kept in this process's memory, keyed by file name."""
 
+    OPTIONS = ()  # nothing to configure
     dataset_class = ArrayDataset

@@ -30,6 +30,7 @@ from . import names, routing
 from .chunkcache import ChunkCache
 from .chunks import DEFAULT_KEY_ENCODING, ChunkCodec, ChunkedArray, is_v2_chunk_key
 from .kv import KVStore
+from .options import AcceptedKeys, StoreOptions
 from .merge import RETRIES, ConflictError, FileChangedError, backoff, merge
 from .rwlock import ReadersWriterLock, lock_path
 from .zarrmeta import (LAYOUT_VERSION, RESERVED, auto_chunks, b64, compression_from_filters, compressor_codecs,
@@ -933,29 +934,20 @@ class ForkSafeExecutor:
         return self._current().submit(*args, **kwargs)
 
 
-def _mib_option(key: str, value: str) -> int:
-    try:
-        mib = float(value)
-    except ValueError:
-        mib = -1.0
-    if not mib >= 0:
-        raise ValueError(f"{key}={value!r}: give a size in MiB (a number >= 0; 0 turns it off)")
-    return int(mib * (1 << 20))
-
-
 class StoreVOL(H5VOL):
     """HDF5 files as Zarr v3 hierarchies.  The file name picks the backend
     (see routing.py): a path or file:// URL is a directory, mem:// memory.
 
     Options (connector-info keys, or H5PYVOL_STORE_<KEY> environment
-    variables): ``compression`` (gzip[:level], zstd[:level], blosc[:cname[:level]]
-    or none; default none; HDF5 deflate/zstd filters win), ``workers``
-    (concurrent chunk transfers, default 8), ``chunk_cache`` (MiB of
-    decoded chunks a read-only file keeps, see chunkcache.py; default 64,
-    0 off), ``fsync`` (1: fsync every
+    variables; options.py checks them): ``compression`` (gzip[:level],
+    zstd[:level], blosc[:cname[:level]] or none; default none; HDF5
+    deflate/zstd filters win), ``workers`` (concurrent chunk transfers,
+    default 8), ``chunk_cache`` (MiB of decoded chunks a read-only file
+    keeps, see chunkcache.py; default 64, 0 off), ``fsync`` (1: fsync every
     directory write), ``root`` (a directory or URL relative file names are
-    placed under, e.g. s3://bucket/run1).  Object-store backends read their
-    own keys too (object-stores/*/README.md).
+    placed under, e.g. s3://bucket/run1), ``lock`` (rw: one writer at a
+    time).  Object-store backends read their own keys too
+    (object-stores/*/README.md).
     """
 
     file_class = StoreFile
@@ -963,28 +955,25 @@ class StoreVOL(H5VOL):
     dataset_class = StoreDataset
     datatype_class = StoreDatatype
 
+    @classmethod
+    def accepted_options(cls):
+        return AcceptedKeys()
+
     def __init__(self, **options):
         super().__init__(**options)
-        def option(key, default=None):
-            return options.get(key, os.environ.get(f"H5PYVOL_STORE_{key.upper()}", default))
-        self.compression = option("compression")
-        self.root = option("root")
-        self.executor = ForkSafeExecutor(int(option("workers", 8)))
-        self.fsync = option("fsync", "0") in ("1", "true", "yes")
-        self.chunk_cache_bytes = _mib_option("chunk_cache", option("chunk_cache", "64"))
-        self.lock = option("lock", "none")
-        if self.lock not in ("none", "rw"):
-            raise ValueError(f"lock={self.lock!r}: use lock=rw (one writer at a time, parallel readers) or lock=none")
+        settings = StoreOptions.parse(options)
+        self.compression = settings.compression
+        self.root = settings.root
+        self.executor = ForkSafeExecutor(settings.workers)
+        self.fsync = settings.fsync
+        self.chunk_cache_bytes = settings.chunk_cache_bytes
+        self.lock = settings.lock
         self.open_files: dict[str, StoreFile] = {}
         # Closed files, reused while the store's root says nobody changed them.
         self.closed_files: dict[str, StoreFile] = {}
 
     def _kv(self, name: str) -> KVStore:
-        # root=<url>: relative file names live under it (an unmodified C
-        # program's "data.h5" becomes s3://bucket/prefix/data.h5)
-        if self.root and "://" not in name and not os.path.isabs(name):
-            name = self.root.rstrip("/") + "/" + name
-        return routing.backend_for(name, self.options, fsync=self.fsync)
+        return routing.backend_for(routing.under_root(self.root, name), self.options, fsync=self.fsync)
 
     def create_file(self, name, mode):
         kv = self._kv(name)

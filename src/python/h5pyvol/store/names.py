@@ -28,3 +28,11 @@ def decode(segment: str) -> str:
 def child(parent: str, name: str) -> str:
     """Node path of link ``name`` in the group at node path ``parent``."""
     return (parent + "/" if parent else "") + encode(name)
+
+
+def check_path(url: str, path: str) -> None:
+    """A file's place inside a bucket or pool names no "." or ".."
+    segment: an object store keeps them literally, where every other tool
+    would resolve them, so the file would not be where its name says."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise ValueError(f"{url!r}: '.' and '..' are not path segments in an object store URL")

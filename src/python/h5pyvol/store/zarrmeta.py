@@ -141,23 +141,47 @@ def spec_from_zarr(meta: dict) -> tuple:
 
 
 # -- codecs -----------------------------------------------------------------------------
+BLOSC_NAMES = ("blosclz", "lz4", "lz4hc", "zlib", "zstd")
+BLOSC_SHUFFLES = ("noshuffle", "shuffle", "bitshuffle")
+
+
+def _level(compression: str, text: str, default: int, low: int, high: int) -> int:
+    try:
+        level = int(text) if text else default
+    except ValueError:
+        level = None
+    if level is None or not low <= level <= high:
+        raise ValueError(f"compression={compression!r}: the level is a whole number from {low} to {high}")
+    return level
+
+
 def compressor_codecs(compression: Optional[str]) -> list:
     """Zarr codec entries for "gzip[:level]", "zstd[:level]",
-    "blosc[:cname[:level[:shuffle]]]" or None."""
+    "blosc[:cname[:level[:shuffle]]]" or None; ValueError for a codec,
+    level or option that does not exist (never a silently different one)."""
     if not compression or compression == "none":
         return []
     name, _, rest = compression.partition(":")
     if name == "gzip":
-        return [{"name": "gzip", "configuration": {"level": int(rest or 4)}}]
+        return [{"name": "gzip", "configuration": {"level": _level(compression, rest, 4, 0, 9)}}]
     if name == "zstd":
-        return [{"name": "zstd", "configuration": {"level": int(rest or 3), "checksum": False}}]
+        # numcodecs' range: negative levels are zstd's fast modes
+        return [{"name": "zstd", "configuration": {"level": _level(compression, rest, 3, -131072, 22),
+                                                   "checksum": False}}]
     if name == "blosc":
         cname, _, rest = rest.partition(":")
         level, _, shuffle = rest.partition(":")
-        return [{"name": "blosc", "configuration": {"cname": cname or "lz4", "clevel": int(level or 5),
+        if cname and cname not in BLOSC_NAMES:
+            raise ValueError(f"compression={compression!r}: blosc compressors are {', '.join(BLOSC_NAMES)}")
+        if shuffle and shuffle not in BLOSC_SHUFFLES:
+            raise ValueError(f"compression={compression!r}: blosc shuffles are {', '.join(BLOSC_SHUFFLES)}")
+        if ":" in shuffle:
+            raise ValueError(f"compression={compression!r}: blosc takes at most cname:level:shuffle")
+        return [{"name": "blosc", "configuration": {"cname": cname or "lz4", "clevel": _level(compression, level, 5, 0, 9),
                                                       "shuffle": shuffle or "shuffle", "typesize": 1,
                                                       "blocksize": 0}}]
-    raise ValueError(f"unknown compression {compression!r} (gzip, zstd, blosc or none)")
+    raise ValueError(f"unknown compression {compression!r} (gzip[:level], zstd[:level], "
+                     f"blosc[:cname[:level[:shuffle]]] or none)")
 
 
 def compression_from_filters(filters, itemsize: int = 1) -> Optional[str]:
