@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import errors, filters, legacy, registry
+from . import contract, errors, filters, legacy, registry
 from .api import element_base
 from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
                   H5VOL, SoftLink, UserLink)
@@ -175,7 +175,7 @@ def _walk(start: H5Object, path: str, create: bool = False, depth: int = 0, elin
         if not isinstance(node, H5Group):
             raise KeyError(f"{node.name!r} is not a group, cannot look up {part!r}")
         try:
-            child = node.get(part)
+            child = contract.link(node, part)
         except KeyError:
             if not create:
                 raise KeyError(f"object {part!r} doesn't exist (in {path!r})") from None
@@ -236,7 +236,7 @@ def _split(start: H5Object, path: str, create: bool = False) -> tuple[H5Group, s
 def _ordered_names(group: H5Group, index: str, order: str, fallback: bool = False) -> list[str]:
     """Link names in an index.  Iterating by creation order needs it tracked;
     visits (fallback) use names instead, as HDF5 does."""
-    names = list(group.names())
+    names = contract.names(group)
     if index == "crt_order" and fallback and not getattr(group, "track_link_corder", False):
         index = "name"
     if index == "name":
@@ -259,7 +259,7 @@ def _by_token(start: H5Object, token: bytes) -> H5Object:
             return node
         if isinstance(node, H5Group) and id(node) not in seen:
             seen.add(id(node))
-            todo.extend(t for t in (node.get(n) for n in node.names()) if isinstance(t, H5Object))
+            todo.extend(t for t in (contract.link(node, n) for n in contract.names(node)) if isinstance(t, H5Object))
     raise KeyError(f"no object with token {token.hex()}")
 
 
@@ -277,7 +277,7 @@ def _locate(obj: H5Object, loc) -> H5Object:
         names = _ordered_names(group, index, order)
         if n >= len(names):
             raise IndexError(f"index {n} out of range: {group.name!r} has {len(names)} links")
-        return _follow(group, group.get(names[n]))
+        return _follow(group, contract.link(group, names[n]))
     if kind == "token":
         return _by_token(obj, loc[1])
     raise ValueError(f"unknown location {loc!r}")
@@ -346,7 +346,7 @@ def file_create(name, flags, config, fcpl, fapl_id, crt_order=(0, 0), link_phase
     if hasattr(vol, "H5VL_python_file_create"):
         f = legacy.file_create(vol, name, flags, fapl_id)
     else:
-        f = vol.create_file(name, mode)
+        f = contract.instance(vol.create_file(name, mode), H5File, vol, "create_file")
     _set_crt_order(f, crt_order)
     # natively a file made with a low bound of 1.8 or later has a superblock
     # that raises the bound of every later open: it is kept with the file
@@ -362,7 +362,7 @@ def file_open(name, flags, config, fapl_id, libver_low=0):
     if hasattr(vol, "H5VL_python_file_open"):
         f = legacy.file_open(vol, name, flags, fapl_id)
     else:
-        f = vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r")
+        f = contract.instance(vol.open_file(name, "r+" if flags & H5F_ACC_RDWR else "r"), H5File, vol, "open_file")
     f = _new_file(f, vol, name, config, flags & _INTENT_FLAGS)
     _state(f).libver_low = max(libver_low, _state(f).libver_low)  # _libver_low adds the file's own
     return f
@@ -532,7 +532,7 @@ def object_token(obj, loc):
 def _info(target: H5Object) -> dict:
     created = getattr(target, "created", 0)  # 0: times not tracked
     return {"token": target.token, "type": _kind(target), "rc": _refcount(target),
-            "fileno": _state(_file_of(target)).fileno, "num_attrs": len(target.attribute_names()),
+            "fileno": _state(_file_of(target)).fileno, "num_attrs": len(contract.names(target, "attribute_names")),
             "atime": created, "mtime": created, "ctime": created, "btime": created}
 
 
@@ -565,7 +565,7 @@ def object_visit(obj, loc, index, order, fields):
 
     def visit(group: H5Group, prefix: str):
         for name in _ordered_names(group, index, order, fallback=True):
-            child = group.get(name)
+            child = contract.link(group, name)
             if not isinstance(child, H5Object) or id(child) in seen:
                 continue
             seen.add(id(child))
@@ -591,7 +591,7 @@ def object_copy(src, loc1, src_name, dst, loc2, dst_name, flags, intermediate):
     _check_writable(dst)
     source = _walk(_locate(src, loc1), src_name)
     where, last = _split(_locate(dst, loc2), dst_name, intermediate)
-    if last in list(where.names()):
+    if last in contract.names(where):
         raise errors.NameExistsError(f"destination object {dst_name!r} already exists")
     copied: dict[int, H5Object] = {}
     _copy_into(source, where, last, flags, copied, depth=0)
@@ -613,7 +613,7 @@ def _copied_references(values: np.ndarray, source: H5Object, target: H5Object, f
         referenced = _by_token(source, raw[:8].ljust(16, b"\0"))
         if id(referenced) not in copied:
             name = f"~obj_pointed_by_{int.from_bytes(raw[:8], 'little')}"
-            while name in set(root.names()):
+            while name in set(contract.names(root)):
                 name += "_"
             _copy_object(referenced, root, name, flags, copied, 0)
         flat[i] = np.void(copied[id(referenced)].token[:8])
@@ -644,8 +644,8 @@ def _expanding(spec, flags: int) -> bool:
 def _copy_attributes(source: H5Object, target: H5Object, flags: int, copied: Optional[dict] = None):
     if flags & H5O_COPY_WITHOUT_ATTR_FLAG:
         return
-    for name in source.attribute_names():
-        attr = source.get_attribute(name)
+    for name in contract.names(source, "attribute_names"):
+        attr = contract.attribute(source, name)
         spec = attr_type(attr)
         new = target.create_attribute(name, dtype=attr.dtype, shape=attr.shape, type_spec=spec,
                                       acpl=getattr(attr, "acpl", None))
@@ -719,7 +719,7 @@ def _fill_copy(source: H5Object, new: H5Object, flags: int, copied: dict, depth:
     _copy_attributes(source, new, flags, copied)
     if isinstance(source, H5Group) and not (flags & H5O_COPY_SHALLOW_HIERARCHY_FLAG and depth >= 1):
         for child_name in _ordered_names(source, "name", "increasing"):  # HDF5 copies in name order
-            child = source.get(child_name)
+            child = contract.link(source, child_name)
             if isinstance(child, SoftLink) and flags & H5O_COPY_EXPAND_SOFT_LINK_FLAG:
                 try:
                     child = _follow(source, child)
@@ -749,7 +749,7 @@ def group_create(parent, name, gcpl, intermediate, crt_order=(0, 0), link_phase=
         group = parent.vol.group_class(None, file=_file_of(parent), gcpl=gcpl)
     else:
         where, last = _split(parent, name, intermediate)
-        group = where.create_group(last)
+        group = contract.instance(where.create_group(last), H5Group, where, "create_group")
         _attach(group, where, last)
     if getattr(group, "gcpl", None) is None:
         group.gcpl = gcpl
@@ -771,7 +771,7 @@ def group_mount(obj, name, child):
 
 def group_unmount(obj, name):
     parent, last = _split(obj, name)
-    group = _follow(parent, parent.get(last))
+    group = _follow(parent, contract.link(parent, last))
     child = getattr(group, "mounted_file", None)
     if child is None:
         raise ValueError(f"no file is mounted on {name!r}")
@@ -790,7 +790,7 @@ def group_info(obj, loc):
     if not isinstance(group, H5Group):
         raise TypeError(f"{group.name!r} is a {group.kind}, not a group")
     storage = getattr(group, "link_storage", None)
-    return (len(list(group.names())), getattr(group, "next_link_corder", 0),
+    return (len(contract.names(group)), getattr(group, "next_link_corder", 0),
             bool(getattr(group, "mounted_file", None)), storage[0] if storage else "compact")
 
 
@@ -858,10 +858,9 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
         if hasattr(where, "H5VL_python_dataset_create"):
             ds = legacy.dataset_create(where, last, **kwargs)
         else:
-            ds = where.create_dataset(last, **kwargs)
+            ds = contract.instance(where.create_dataset(last, **kwargs), H5Dataset, where, "create_dataset")
         _attach(ds, where, last)
-    if not isinstance(ds, H5Dataset):
-        raise TypeError(f"create_dataset returned {type(ds).__name__}, not an h5pyvol.H5Dataset")
+    contract.instance(ds, H5Dataset, parent.vol, "dataset_class")
     if getattr(ds, "type_spec", None) is None:
         ds.type_spec = spec
     ds.named_type = named
@@ -958,7 +957,7 @@ def dataset_fill_element(ds):
 
 
 def dataset_storage_size(ds):
-    return int(ds.storage_size())
+    return contract.count(ds.storage_size(), ds, "storage_size")
 
 
 def dataset_set_extent(ds, shape):
@@ -1061,7 +1060,7 @@ H5L_TYPE_HARD, H5L_TYPE_SOFT, H5L_TYPE_EXTERNAL = 0, 1, 64
 
 def _describe_link(group: H5Group, name: str, path: Optional[str] = None):
     """(name or path, H5L type, token, creation order, value size) for the C side."""
-    target = group.get(name)
+    target = contract.link(group, name)
     corder = group.creation_order(name) if getattr(group, "track_link_corder", False) else -1
     if isinstance(target, SoftLink):
         return path or name, H5L_TYPE_SOFT, None, corder, len(_link_value(target))
@@ -1106,7 +1105,7 @@ def _link_to_copy(src, loc1, dst):
     """(group, name, target) of the link H5Lcopy/H5Lmove take from ``src``."""
     _check_writable(dst)
     group, name = _link_target(src, loc1)
-    target = group.get(name)
+    target = contract.link(group, name)
     if isinstance(target, H5Object) and _file_of(target) is not _file_of(dst):
         raise ValueError("hard links cannot cross files")
     return group, name, target
@@ -1138,13 +1137,13 @@ def _rename_tree(obj: H5Object, old: str, new: Optional[str]):
         if node.name == old or (node.name or "").startswith(old + "/"):
             node.name = None if new is None else new + node.name[len(old):]
         if isinstance(node, H5Group):
-            todo.extend(t for t in (node.get(n) for n in node.names()) if isinstance(t, H5Object))
+            todo.extend(t for t in (contract.link(node, n) for n in contract.names(node)) if isinstance(t, H5Object))
 
 
 def link_exists(obj, loc):
     try:
         group, name = _link_target(obj, loc)
-        group.get(name)
+        contract.link(group, name)
     except KeyError:
         return False
     return True
@@ -1153,7 +1152,7 @@ def link_exists(obj, loc):
 def link_delete(obj, loc):
     _check_writable(obj)
     group, name = _link_target(obj, loc)
-    target = group.get(name)  # KeyError for a missing link
+    target = contract.link(group, name)  # KeyError for a missing link
     group.unlink(name)
     _renamed(group, name, None, target)
     path = H5Group._child_path(group, name)
@@ -1163,7 +1162,7 @@ def link_delete(obj, loc):
 
 def link_info(obj, loc):
     group, name = _link_target(obj, loc)
-    names = list(group.names())
+    names = contract.names(group)
     if name not in names:
         raise KeyError(f"link {name!r} doesn't exist in {group.name!r}")
     return _describe_link(group, name)
@@ -1175,7 +1174,7 @@ def link_name(obj, loc):
 
 def link_value(obj, loc):
     group, name = _link_target(obj, loc)
-    target = group.get(name)
+    target = contract.link(group, name)
     if isinstance(target, H5Object):
         raise TypeError(f"{name!r} is a hard link, it has no value")
     return _link_value(target)
@@ -1190,7 +1189,7 @@ def link_iterate(obj, loc, recursive, index, order):
     def visit(g: H5Group, prefix: str):
         for name in _ordered_names(g, index, order, fallback=recursive):
             links.append(_describe_link(g, name, prefix + name))
-            child = g.get(name)
+            child = contract.link(g, name)
             if recursive and isinstance(child, H5Group) and id(child) not in seen:
                 seen.add(id(child))
                 visit(child, prefix + name + "/")
@@ -1201,7 +1200,7 @@ def link_iterate(obj, loc, recursive, index, order):
 
 # -- attributes ----------------------------------------------------------------------------
 def _attr_names(obj: H5Object, index: str, order: str) -> list[str]:
-    names = list(obj.attribute_names())
+    names = contract.names(obj, "attribute_names")
     if index == "name":
         names.sort(key=lambda n: n.encode("utf-8", "surrogateescape"))
     else:  # attributes always carry their creation index, tracked or not (as natively)
@@ -1222,8 +1221,8 @@ def _attr_at(obj, loc, name) -> H5Attribute:
         names = _attr_names(target, index, order)
         if n >= len(names):
             raise IndexError(f"attribute index {n} out of range: {target.name!r} has {len(names)}")
-        return target.get_attribute(names[n])
-    return _locate(obj, loc).get_attribute(name)
+        return contract.attribute(target, names[n])
+    return contract.attribute(_locate(obj, loc), name)
 
 
 def _attr_owner(obj, loc) -> H5Object:
@@ -1236,7 +1235,9 @@ def attr_create(obj, loc, name, spec, extent, acpl, named=None):
     _check_writable(obj)
     target = _locate(obj, loc)
     shape = extent[0] if extent is not None else None
-    attr = target.create_attribute(name, dtype=dtype_from_spec(spec), shape=shape, type_spec=spec, acpl=acpl)
+    attr = contract.instance(target.create_attribute(name, dtype=dtype_from_spec(spec), shape=shape,
+                                                     type_spec=spec, acpl=acpl), H5Attribute, target,
+                             "create_attribute")
     if getattr(attr, "owner", None) is None:
         attr.owner = target
     attr.named_type = named
@@ -1262,7 +1263,8 @@ def attr_acpl(attr):
 
 def attr_read(attr, selection, view):
     out = np.frombuffer(view, dtype=attr.dtype).reshape((attr.shape or ()) + attr.dtype.shape)
-    out[...] = np.asarray(attr.read(), dtype=element_base(attr.dtype)).reshape(out.shape)
+    values = contract.values(attr.read(), attr, "read", attr.shape or (), attr.dtype)
+    out[...] = np.asarray(values, dtype=element_base(attr.dtype)).reshape(out.shape)
 
 
 def attr_write(attr, selection, view):
@@ -1283,7 +1285,7 @@ def attr_info(obj, loc, name):
     attr = _attr_at(obj, loc, name)
     spec = attr_type(attr)
     utf8 = spec[0] == "string" and spec[2] == "utf-8"
-    return getattr(attr, "corder", 0), utf8, attr.storage_size()
+    return getattr(attr, "corder", 0), utf8, contract.count(attr.storage_size(), attr, "storage_size")
 
 
 def attr_name(obj, loc):
@@ -1291,7 +1293,7 @@ def attr_name(obj, loc):
 
 
 def attr_storage_size(attr):
-    return int(attr.storage_size())
+    return contract.count(attr.storage_size(), attr, "storage_size")
 
 
 def attr_delete(obj, loc, name):
@@ -1325,7 +1327,7 @@ def attr_iterate(obj, loc, index, order):
     target = _attr_owner(obj, loc)
     entries = []
     for name in _attr_names(target, index, order):
-        attr = target.get_attribute(name)
+        attr = contract.attribute(target, name)
         corder, utf8, size = attr_info(attr, ("self",), None)
         entries.append((name, corder, utf8, size))
     return (_kind(target), target), entries
