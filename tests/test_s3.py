@@ -202,3 +202,25 @@ def test_rechunk_an_s3_dataset_atomically(s3, tmp_path):
 def test_stream_an_s3_file(s3, tmp_path):
     import stream_scenarios as stream
     many.record(f"stream s3 {type(s3).__name__}", stream.streams_everything("s3://stream/data.h5", s3_env(s3), tmp_path))
+
+
+def test_no_secret_in_any_output(s3, tmp_path):
+    """Failing calls with H5PYVOL_DEBUG=1 tracebacks (a wrong secret key in
+    the environment and in the connector info, a missing bucket) and
+    `h5pyvol env`: no output holds the secret key used."""
+    wrong = "wrong-secret-" + "7" * 12
+    right = s3.env()["AWS_SECRET_ACCESS_KEY"]
+    env = s3_env(s3, H5PYVOL_DEBUG="1")
+    env["AWS_SECRET_ACCESS_KEY"] = wrong
+    refused = scenario.python("import h5py\nh5py.File('s3://secrets/f.h5', 'w')", env, tmp_path)
+    assert refused.returncode != 0 and "S3" in refused.output, refused.output
+    in_info = scenario.python("import h5py\nh5py.File('s3://secrets/f.h5', 'w')",
+                              s3_env(s3, f"H5PyVOL secret_key={wrong}", H5PYVOL_DEBUG="1"), tmp_path)
+    assert in_info.returncode != 0, in_info.output
+    missing = scenario.python("import h5py\nh5py.File('s3://never-there/f.h5', 'r')",
+                              s3_env(s3, H5PYVOL_DEBUG="1"), tmp_path)
+    assert missing.returncode != 0, missing.output
+    shown = run([sys.executable, "-m", "h5pyvol", "env"], s3_env(s3), tmp_path)
+    assert shown.returncode == 0, shown.output
+    for result in (refused, in_info, missing, shown):
+        assert wrong not in result.output and right not in result.output, result.output

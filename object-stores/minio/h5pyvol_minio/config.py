@@ -6,8 +6,10 @@ overridable per file by a key of the connector info string
 ``endpoint``)."""
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlparse
 
@@ -17,14 +19,33 @@ READ_TIMEOUT = 120.0
 POOL_SIZE = 32
 
 
+_warned: set = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        warnings.warn(text, UserWarning, stacklevel=3)
+
+
+def _loopback(host: Optional[str]) -> bool:
+    if host in ("localhost", None):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class S3Config:
     host: str            # host[:port]
     secure: bool
     access_key: Optional[str]
-    secret_key: Optional[str]
-    session_token: Optional[str]
-    region: Optional[str]
+    # never in a repr, a traceback's locals or a log line
+    secret_key: Optional[str] = field(repr=False)
+    session_token: Optional[str] = field(repr=False)
+    region: Optional[str] = None
 
     @classmethod
     def resolve(cls, options: dict, environ=os.environ) -> "S3Config":
@@ -39,6 +60,12 @@ class S3Config:
         parsed = urlparse(endpoint)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"S3 endpoint {endpoint!r} is not an http:// or https:// URL")
+        if parsed.username or parsed.password:  # never echoed: it would print the secret
+            raise ValueError("an S3 endpoint URL carries no credentials: give them as access_key= and secret_key= "
+                             "or in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        if parsed.scheme == "http" and not _loopback(parsed.hostname):
+            _warn_once(f"S3 endpoint {endpoint} is http://: no TLS, so requests (signed, not encrypted) and data "
+                       f"cross the network in clear; use https:// unless the network is yours")
         return cls(host=parsed.netloc, secure=parsed.scheme == "https",
                    access_key=pick("access_key", "AWS_ACCESS_KEY_ID"),
                    secret_key=pick("secret_key", "AWS_SECRET_ACCESS_KEY"),

@@ -60,6 +60,12 @@ class ChunkCache:
                 _, evicted = self._chunks.popitem(last=False)
                 self.used -= evicted.nbytes
 
+    def discard(self, key: str) -> None:
+        with self._lock:
+            chunk = self._chunks.pop(key, None)
+            if chunk is not None:
+                self.used -= chunk.nbytes
+
     def read_before(self, key: str) -> bool:
         """Was ``key`` read by range, with fewer than WINDOW other ranged reads since?
         Remembers that it now was."""

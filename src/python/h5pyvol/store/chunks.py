@@ -10,6 +10,7 @@ latency overlaps.  Missing chunks read as the fill value.
 """
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import math
@@ -159,16 +160,21 @@ class ChunkedArray:
         if self.on_missing is not None and any(v is None for v in values):
             self.on_missing()
 
-    def _decode(self, data: Optional[bytes], writable: bool) -> np.ndarray:
+    def _decode(self, data: Optional[bytes], writable: bool, index: tuple) -> np.ndarray:
         if data is None:
             return self.fill(self.chunks)
-        return self.codec.decode(data, self.chunks, writable)
+        try:
+            return self.codec.decode(data, self.chunks, writable)
+        except Exception as exc:  # whatever the codec says of bytes that are not its own
+            raise OSError(errno.EIO, f"chunk {self.key(index)!r} cannot be decoded ({len(data)} bytes): "
+                                     f"{type(exc).__name__}: {exc}") from exc
 
     def _load_many(self, indexes: list, writable: bool = True) -> dict:
         """The chunks at ``indexes`` (fill where missing), fetched concurrently."""
         values = self.kv.get_many([self.key(index) for index in indexes], self.executor, self.size_hint)
         self._missing(values)
-        return dict(zip(indexes, self._each(lambda data: self._decode(data, writable), values)))
+        return dict(zip(indexes, self._each(lambda item: self._decode(item[1], writable, item[0]),
+                                            list(zip(indexes, values)))))
 
     def _cached(self, indexes) -> dict:
         """The chunks at ``indexes`` the cache holds."""
@@ -200,7 +206,7 @@ class ChunkedArray:
         def consume(i, data):
             if data is None:
                 missing.append(i)
-            chunk = self._decode(data, writable=False)
+            chunk = self._decode(data, False, indexes[i])
             if self.cache is not None:
                 self.cache.put(self.key(indexes[i]), chunk)
             place(indexes[i], chunk)
@@ -215,6 +221,9 @@ class ChunkedArray:
         return span is not None and (self.cache is None or not self.cache.read_before(self.key(index)))
 
     def _store_many(self, items: dict) -> None:
+        if self.cache is not None:  # only read-only files have one; a write must never leave it stale
+            for index in items:
+                self.cache.discard(self.key(index))
         encoded = self._each(self.codec.encode, list(items.values()))
         self.kv.put_many(list(zip(map(self.key, items), encoded)), self.executor)
 
@@ -454,7 +463,7 @@ class ChunkedArray:
         for _ in range(RETRIES):
             keys = [self.key(index) for index in pending]
             loaded = self._each(self.kv.get_versioned, keys)
-            chunks = self._each(lambda item: self._decode(item[0], True), loaded)
+            chunks = self._each(lambda item: self._decode(item[1][0], True, item[0]), list(zip(pending, loaded)))
             for assignments, chunk in zip(pending.values(), chunks):
                 for where, values in assignments:
                     chunk[where] = values
@@ -502,7 +511,7 @@ class ChunkedArray:
                 data = self.kv.get(self.key(index))
                 if data is None:
                     continue
-                chunk = self.codec.decode(data, self.chunks)
+                chunk = self._decode(data, True, index)
                 keep = self.fill(self.chunks)
                 region = tuple(slice(0, n) for n in inside)
                 keep[region] = chunk[region]

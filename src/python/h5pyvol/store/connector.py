@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import os
 import struct
@@ -26,7 +27,7 @@ from ..api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Data
                    H5VOL, SoftLink, UserLink)
 from ..selection import Selection
 from ..types import decode_element, dtype_from_spec, encode_element, has_vlen, spec_from_dtype
-from . import names, routing
+from . import names, routing, zarrmeta
 from .chunkcache import ChunkCache
 from .chunks import DEFAULT_KEY_ENCODING, ChunkCodec, ChunkedArray, is_v2_chunk_key
 from .kv import KVStore
@@ -224,9 +225,16 @@ class StoreDataset(StoreObject, H5Dataset):
         layout = (self.ensure_node(), tuple(self.chunk_shape), self.chunk_key_encoding)
         if self._array is None or self._array_layout != layout:
             spec = self.type_spec
-            codec = ChunkCodec(self.codecs, self.dtype, self.encoding,
-                               decode_element=lambda raw: decode_element(spec, raw),
-                               encode_element=lambda value: encode_element(spec, value))
+            try:
+                codec = ChunkCodec(self.codecs, self.dtype, self.encoding,
+                                   decode_element=lambda raw: decode_element(spec, raw),
+                                   encode_element=lambda value: encode_element(spec, value))
+            except NotImplementedError as exc:  # valid Zarr this store cannot decode
+                raise NotImplementedError(f"{_meta_key(self.ensure_node())!r} of {self.file.kv.describe()}: "
+                                          f"{exc}") from None
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:  # codec settings that make no sense
+                raise OSError(errno.EIO, f"{_meta_key(self.ensure_node())!r} of {self.file.kv.describe()} is "
+                                         f"damaged: its codecs: {type(exc).__name__}: {exc}") from None
             self._array = ChunkedArray(self.file.kv, self.ensure_node(), self.shape or (), self.chunk_shape,
                                        self.dtype, codec, self._chunk_fill, self.file.vol.executor,
                                        key_encoding=self.chunk_key_encoding, on_missing=self._layout_still_current)
@@ -669,6 +677,29 @@ def _dump(obj) -> str:
 
 
 # -- reading a file back ------------------------------------------------------------------
+def _node_path(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"a node path is {value!r}, not a string")
+    return value
+
+
+# which HDF5 objects each kind of Zarr node holds
+_KINDS = {"array": ("dataset",), "group": ("group", "datatype")}
+
+
+def _parse_node(f: StoreFile, key: str, data: bytes) -> dict:
+    """A node's zarr.json, parsed and checked: damage is an error naming
+    the key (zarrmeta.node_problem), not a failure somewhere later."""
+    try:
+        doc = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise OSError(errno.EIO, f"{key!r} of {f.kv.describe()} is not valid JSON ({len(data)} bytes): {exc}") from None
+    problem = zarrmeta.node_problem(doc)
+    if problem is not None:
+        raise OSError(errno.EIO, f"{key!r} of {f.kv.describe()} is not a Zarr v3 node: {problem}")
+    return doc
+
+
 class _Loader:
     def __init__(self, f: StoreFile):
         self.f = f
@@ -678,22 +709,39 @@ class _Loader:
     def document(self, path: str) -> Optional[dict]:
         if self.f.kv.supports_versions:  # versions for conditional updates (StoreFile._put_node)
             data, self.f.node_versions[path] = self.f.kv.get_versioned(_meta_key(path))
-            if data is not None:
-                self.f.stored_docs[path] = self.f.base_docs[path] = bytes(data).decode()
         else:
             data = self.f.kv.get(_meta_key(path))
         if data is None:
             return None
-        doc = json.loads(data)
+        doc = _parse_node(self.f, _meta_key(path), data)
+        if self.f.kv.supports_versions:
+            self.f.stored_docs[path] = self.f.base_docs[path] = bytes(data).decode()
         reserved = doc.get("attributes", {}).pop(RESERVED, None)
         if reserved is not None:
             doc[RESERVED] = reserved
         return doc
 
+    @contextlib.contextmanager
+    def building(self, path: str):
+        """Errors while objects are built from the node at ``path`` are the
+        node's damage: reported naming its key, not as whatever a missing
+        or mistyped entry raised deep inside."""
+        try:
+            yield
+        except (OSError, NotImplementedError):  # already named, or valid Zarr this store cannot read
+            raise
+        except Exception as exc:  # numpy's dtype parser alone raises SyntaxError for some strings
+            raise OSError(errno.EIO, f"{_meta_key(path)!r} of {self.f.kv.describe()} is damaged: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+
     def load(self) -> None:
         root = self.document("")
         if root is None:
             raise FileNotFoundError(f"unable to open file: {self.f.filename!r} has no zarr.json")
+        with self.building(""):
+            self._load_root(root)
+
+    def _load_root(self, root: dict) -> None:
         reserved = root.get(RESERVED)
         self.f.written[""] = None  # unknown: rewritten at the first flush
         if reserved is None:
@@ -716,8 +764,14 @@ class _Loader:
         doc = self.document(path)
         if doc is None:
             raise FileNotFoundError(f"node {path!r} is missing from the store")
+        with self.building(path):
+            return self._build(path, doc)
+
+    def _build(self, path: str, doc: dict):
         reserved = doc.get(RESERVED, {})
         kind = reserved.get("kind") or ("dataset" if doc["node_type"] == "array" else "group")
+        if kind not in _KINDS[doc["node_type"]]:
+            raise ValueError(f"an object of kind {kind!r} in a Zarr {doc['node_type']}")
         name = "/" + "/".join(names.decode(s) for s in path.split("/"))
         kwargs = dict(file=self.f, oid=reserved.get("id") or self.f.next_oid(), node_path=path)
         if kind == "dataset":
@@ -775,6 +829,10 @@ class _Loader:
     def dataset(self, name, doc, reserved, kwargs):
         if reserved:
             spec = spec_from_json(reserved["spec"])
+            if zarr_data_type(spec)[0] != doc.get("data_type"):  # what zarr readers go by: must say the same
+                raise OSError(errno.EIO, f"{_meta_key(kwargs['node_path'])!r} of {self.f.kv.describe()} is "
+                                         f"damaged: data_type {doc.get('data_type')!r}, where its HDF5 type is "
+                                         f"stored as {zarr_data_type(spec)[0]!r}")
             c = reserved.get("creation", {})
             fill = c.get("fillvalue")
             fill = elements_from_json(fill["elements"])[0] if isinstance(fill, dict) else unb64(fill)
@@ -786,7 +844,7 @@ class _Loader:
             maxshape = reserved.get("maxshape")
             maxshape = tuple(maxshape) if maxshape is not None else shape
             if reserved.get("named_type"):
-                self.named_types.append((None, reserved["named_type"]))
+                self.named_types.append((None, _node_path(reserved["named_type"])))
         else:  # written by zarr-python or another Zarr v3 writer
             spec = spec_from_zarr(doc)
             shape = tuple(doc["shape"])
@@ -820,7 +878,7 @@ class _Loader:
                                         acpl=unb64(entry.get("acpl")))
             attr.corder = entry.get("corder", 0)
             if entry.get("named_type"):
-                self.named_types.append((attr, entry["named_type"]))
+                self.named_types.append((attr, _node_path(entry["named_type"])))
             if "elements" in entry:
                 items = elements_from_json(entry["elements"])
                 if spec[0] == "array":
@@ -863,7 +921,7 @@ class _Loader:
         for entry in reserved.get("links", []):
             kind = entry["type"]
             if kind == "hard":
-                target = self.obj(entry["node"])
+                target = self.obj(_node_path(entry["node"]))
             elif kind == "soft":
                 target = SoftLink(entry["path"])
             elif kind == "external":
@@ -886,6 +944,13 @@ class _Loader:
             parent = self.by_path.get(parent_path)
             if isinstance(parent, H5Group):
                 H5Group.link(parent, names.decode(segment), self.obj(path))
+
+
+def _holds_keys(kv: KVStore) -> bool:
+    try:
+        return next(iter(kv.list()), None) is not None
+    except OSError:  # cannot even be listed: it says nothing more than "not there"
+        return False
 
 
 def _generation(root_json: bytes) -> Optional[int]:
@@ -1012,6 +1077,9 @@ class StoreVOL(H5VOL):
             return f
         root = kv.get(METADATA)
         if root is None:
+            if _holds_keys(kv):  # keys, but no root node: lost, or never ours
+                raise FileNotFoundError(f"unable to open file: {name!r} holds keys but no zarr.json (its root node "
+                                        f"is missing, or it is not an H5PyVOL file)")
             raise FileNotFoundError(f"unable to open file: {name!r} does not exist")
         f = self.closed_files.pop(key, None)
         # a forked child does not reuse its parent's file: its backend's

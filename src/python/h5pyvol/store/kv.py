@@ -274,6 +274,33 @@ def _file_version(st: os.stat_result) -> str:
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
 
 
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask sets it, and
+    threads may be creating files meanwhile)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+def _new_temporary(path: str) -> tuple:
+    """A temporary file beside ``path`` with the mode a plain open() would
+    give a new file (0666 less the umask): mkstemp's 0600 would make a
+    store's files unreadable to the group and others the user shares with."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
 class DirectoryKV(KVStore):
     """Keys as files under a directory.  Writes go to a temporary file that
     is renamed into place, so a killed writer never leaves a torn value.
@@ -306,8 +333,10 @@ class DirectoryKV(KVStore):
         try:
             with open(self._path(key), "rb") as f:
                 return f.read(), _file_version(os.fstat(f.fileno()))
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        except (FileNotFoundError, NotADirectoryError):
             return None, None
+        except IsADirectoryError:
+            raise self._not_a_value(key) from None
 
     def put_if_version(self, key, value, version):
         if version is None:
@@ -348,8 +377,15 @@ class DirectoryKV(KVStore):
         try:
             with open(self._path(key), "rb") as f:
                 return f.read()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise self._not_a_value(key) from None
+
+    def _not_a_value(self, key: str) -> OSError:
+        # a directory where a value belongs: damage, never a missing key (a
+        # chunk would read as fill values)
+        return IsADirectoryError(errno.EISDIR, f"store key {key!r} in {self.root} is a directory, not a value")
 
     def get_into(self, key, buffer):
         # straight from the file into the caller's memory: no bytes object, no copy
@@ -365,16 +401,20 @@ class DirectoryKV(KVStore):
                         return done  # shortened while read: the caller reports the length
                     done += n
                 return size
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise self._not_a_value(key) from None
 
     def get_range(self, key, start, length):
         try:
             with open(self._path(key), "rb") as f:
                 f.seek(start)
                 return f.read(length)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise self._not_a_value(key) from None
 
     def put(self, key, value):
         path = self._path(key)
@@ -383,7 +423,7 @@ class DirectoryKV(KVStore):
 
     def _replace(self, path: str, value) -> os.stat_result:
         """Writes ``value`` to a new file renamed over ``path``; its stat."""
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        fd, tmp = _new_temporary(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(value)
@@ -403,7 +443,7 @@ class DirectoryKV(KVStore):
     def put_if_absent(self, key, value):
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        fd, tmp = _new_temporary(path)
         with os.fdopen(fd, "wb") as f:
             f.write(value)
         try:

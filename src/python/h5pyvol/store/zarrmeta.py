@@ -204,3 +204,47 @@ def auto_chunks(shape, itemsize: int, target: int = 1 << 20) -> tuple:
         i = int(np.argmax(chunks))
         chunks[i] = (chunks[i] + 1) // 2
     return tuple(chunks)
+
+
+# -- reading a node: what the loader can rely on ------------------------------------------
+def _whole(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def node_problem(doc) -> Optional[str]:
+    """What makes a parsed zarr.json unusable as a node, or None.  Checked
+    before anything is built from it, so that damage is reported as such
+    (naming the key) rather than surfacing later as a bridge error.  Valid
+    Zarr that H5PyVOL cannot read (a codec or data type it lacks) is not
+    damage: it is refused when that array is read."""
+    if not isinstance(doc, dict):
+        return f"a {type(doc).__name__}, not a JSON object"
+    if doc.get("zarr_format") != 3:
+        return f"zarr_format is {doc.get('zarr_format')!r}, not 3"
+    kind = doc.get("node_type")
+    if kind not in ("group", "array"):
+        return f"node_type is {kind!r}, not 'group' or 'array'"
+    attributes = doc.get("attributes", {})
+    if not isinstance(attributes, dict) or not isinstance(attributes.get(RESERVED, {}), dict):
+        return "its attributes are not a JSON object"
+    if kind == "group":
+        return None
+    shape = doc.get("shape")
+    if not isinstance(shape, list) or not all(_whole(n, 0) for n in shape):
+        return f"shape {shape!r} is not a list of whole numbers"
+    grid = doc.get("chunk_grid")
+    config = grid.get("configuration") if isinstance(grid, dict) else None
+    chunks = config.get("chunk_shape") if isinstance(config, dict) else None
+    rank = 0 if attributes.get(RESERVED, {}).get("null") else len(shape)  # a NULL dataspace: shape [0], no grid
+    if not isinstance(grid, dict) or grid.get("name") != "regular" or not isinstance(chunks, list) \
+            or len(chunks) != rank or not all(_whole(n, 1) for n in chunks):
+        return f"chunk_grid {grid!r} is not a regular grid of {rank} positive chunk sizes"
+    keys = doc.get("chunk_key_encoding", {"name": "default"})
+    separator = keys.get("configuration", {}).get("separator", "/") if isinstance(keys, dict) and \
+        isinstance(keys.get("configuration", {}), dict) else None
+    if not isinstance(keys, dict) or keys.get("name") not in ("default", "v2") or separator not in ("/", "."):
+        return f"chunk_key_encoding {keys!r} is not default or v2 with '/' or '.'"
+    codecs = doc.get("codecs", [])
+    if not isinstance(codecs, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in codecs):
+        return f"codecs {codecs!r} are not a list of named codecs"
+    return None

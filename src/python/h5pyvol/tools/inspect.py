@@ -305,15 +305,22 @@ def _check_documents(store, report: CheckReport) -> None:
         report.keys += 1
         if key.split("/")[-1] != METADATA:
             continue
-        raw = store.get(key)
         try:
-            doc = json.loads(raw)
+            doc = json.loads(store.get(key))
             meta = doc["attributes"]["_h5pyvol"]
         except Exception as exc:
             report.problems.append(Problem(key, f"node document cannot be read ({_reason(exc)})"))
             continue
         for link in meta.get("links", []):
-            if link.get("type") == "hard" and store.get(_meta_key(link["node"])) is None:
+            if link.get("type") != "hard":
+                continue
+            target = _meta_key(link["node"])
+            try:
+                missing = store.get(target) is None
+            except OSError as exc:  # there, but not a value (a directory, no permission)
+                report.problems.append(Problem(target, f"node document cannot be read ({_reason(exc)})"))
+                continue
+            if missing:
                 report.problems.append(Problem(key, f"link {link['name']!r} names node {link['node']!r}, "
                                                     f"which is missing"))
 
