@@ -921,7 +921,12 @@ class _Loader:
         for entry in reserved.get("links", []):
             kind = entry["type"]
             if kind == "hard":
-                target = self.obj(_node_path(entry["node"]))
+                try:
+                    target = self.obj(_node_path(entry["node"]))
+                except FileNotFoundError as exc:  # the node is gone: the link's document is what is damaged
+                    raise OSError(errno.EIO, f"{_meta_key(path)!r} of {self.f.kv.describe()} links "
+                                             f"{entry.get('name')!r} to node {entry['node']!r}, which is missing "
+                                             f"({exc})") from exc
             elif kind == "soft":
                 target = SoftLink(entry["path"])
             elif kind == "external":
