@@ -210,51 +210,37 @@ int main(int argc, char **argv)
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     while (fgets(line, sizeof line, cases)) {
-        char  info_hex[sizeof line], name_hex[sizeof line], op[16];
-        char *info, *name;
-        hid_t fapl, file = H5I_INVALID_HID;
+        char        info_hex[sizeof line], name_hex[sizeof line], op[16];
+        char       *info, *name;
+        hid_t       fapl, file = H5I_INVALID_HID;
+        const char *step = NULL; /* the step that failed ("" for create or open alone), NULL if none */
 
         if (sscanf(line, "%s %s %15s", info_hex, name_hex, op) != 3)
             continue;
         info = unhex(strcmp(info_hex, "-") ? info_hex : "");
         name = unhex(strcmp(name_hex, "-") ? name_hex : "");
         H5Eclear2(H5E_DEFAULT);
-        fapl = fapl_for(info);
-        if (strcmp(op, "exercise") == 0) {
-            const char *step;
-
-            failed_stack = H5I_INVALID_HID;
-            step         = fapl >= 0 ? exercise(name, fapl) : "select the connector";
-            stack        = failed_stack >= 0 ? failed_stack : H5Eget_current_stack();
+        fapl         = fapl_for(info);
+        failed_stack = H5I_INVALID_HID;
+        if (strcmp(op, "exercise") == 0)
+            step = fapl >= 0 ? exercise(name, fapl) : "select the connector";
+        else {
             if (fapl >= 0)
-                H5Pclose(fapl);
-            if (!step)
-                printf("case %d ok\n", n);
-            else {
-                printf("case %d failed at %s:", n, step);
-                H5Ewalk2(stack, H5E_WALK_UPWARD, collect, stdout);
-                printf("\n");
-            }
-            H5Eclose_stack(stack);
-            fflush(stdout);
-            free(info);
-            free(name);
-            n++;
-            continue;
+                file = strcmp(op, "open") == 0 ? H5Fopen(name, H5F_ACC_RDONLY, fapl)
+                                               : H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+            if (file < 0)
+                step = "";
         }
-        if (fapl >= 0)
-            file = strcmp(op, "open") == 0 ? H5Fopen(name, H5F_ACC_RDONLY, fapl)
-                                           : H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         /* taken before any other call: every API call starts a new stack */
-        stack = H5Eget_current_stack();
+        stack = failed_stack >= 0 ? failed_stack : H5Eget_current_stack();
         if (fapl >= 0)
             H5Pclose(fapl);
-        if (file >= 0) {
-            printf("case %d ok\n", n);
+        if (file >= 0)
             H5Fclose(file);
-        }
+        if (!step)
+            printf("case %d ok\n", n);
         else {
-            printf("case %d failed:", n);
+            printf("case %d failed%s%s:", n, *step ? " at " : "", step);
             H5Ewalk2(stack, H5E_WALK_UPWARD, collect, stdout);
             printf("\n");
         }

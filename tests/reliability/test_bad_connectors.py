@@ -89,3 +89,22 @@ def test_misbehaving_connectors_fail_the_call_with_their_error_and_the_process_g
         if not good:
             wrong.append(f"{fault}: expected {want!r}, got {got[:400]}")
     assert not wrong, f"{len(wrong)} of {len(faults)} faults:\n" + "\n".join(wrong)
+
+
+def test_returned_values_are_refused_only_when_they_would_change_meaning():
+    """contract.values: booleans for boolean or integer elements and ints
+    for floats convert as they are; floats into integers and text into
+    numbers (or numbers into text) are refused, naming the method."""
+    import numpy as np
+    import pytest
+
+    from h5pyvol import contract
+
+    class Owner:
+        name = "a"
+    for got, dtype in [([True, False], "?"), ([True, False], "<i4"), ([1, 2], "<f8"), ([1, 2], "?"),
+                       (["x", "y"], "S1"), ([b"x", b"y"], "U1")]:
+        contract.values(np.array(got), Owner(), "read", (2,), np.dtype(dtype))
+    for got, dtype in [([1.5, 2.5], "<i4"), (["1", "2"], "<i4"), ([1, 2], "U3"), ([b"1", b"2"], "<f8")]:
+        with pytest.raises(TypeError, match=r"Owner\.read\(\) of 'a' returned"):
+            contract.values(np.array(got), Owner(), "read", (2,), np.dtype(dtype))

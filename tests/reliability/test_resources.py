@@ -6,11 +6,8 @@ own: natively too)."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-
-from conftest import assert_no_crash, run, vol_env
 
 CYCLES = r"""
 import json, sys, h5py, numpy as np
@@ -45,9 +42,8 @@ print(json.dumps({"before_kib": before, "after_kib": after, "ids_at_start": ids_
 
 @pytest.mark.parametrize("connector, name", [("H5PyVOL", "cycled.h5"), ("H5PyVOL connector=memory", "mem.h5"),
                                              (None, "native.h5")], ids=["store", "memory", "native"])
-def test_ten_thousand_open_close_cycles_leak_nothing(tmp_path, connector, name):
-    result = run([sys.executable, "-c", CYCLES, name, "10000"], vol_env(connector), tmp_path, timeout=600)
-    assert_no_crash(result)
+def test_ten_thousand_open_close_cycles_leak_nothing(run_py, connector, name):
+    result = run_py(CYCLES, name, "10000", connector=connector)
     assert result.returncode == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"\n[resources] {connector or 'native'}: {figures}")

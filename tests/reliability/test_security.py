@@ -5,12 +5,9 @@ from a real server: tests/test_s3.py, test_no_secret_in_any_output.)"""
 from __future__ import annotations
 
 import stat
-import sys
 import warnings
 
 import pytest
-
-from conftest import assert_no_crash, run, vol_env
 
 SECRET = "never-print-me-4711"
 
@@ -46,15 +43,14 @@ def test_plain_http_warns_unless_the_server_is_this_machine():
 
 @pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700),
                                                          (0o002, 0o664, 0o775)])
-def test_directory_store_files_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
+def test_directory_store_files_follow_the_umask(run_py, tmp_path, umask, file_mode, dir_mode):
     code = (f"import os, h5py, numpy as np\nos.umask({umask:#o})\n"
             "with h5py.File('made.h5', 'w') as f:\n"
             "    f.create_dataset('g/x', data=np.arange(100), chunks=(10,))\n"
             "    f.attrs['a'] = 1\n")
-    result = run([sys.executable, "-c", code], vol_env(), tmp_path)
-    assert_no_crash(result)
+    result = run_py(code)
     assert result.returncode == 0, result.output
-    store = tmp_path / "made.h5"
+    store = tmp_path / "vol" / "made.h5"
     modes = {p.relative_to(store).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in store.rglob("*")
              if not p.name.startswith(".h5pyvol-")}
     assert modes, "nothing was written"

@@ -75,12 +75,13 @@ class S3KV(KVStore):
         return exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket")
 
     # -- reading ----------------------------------------------------------------------
-    def _get(self, key: str, offset: int = 0, length: int = 0) -> tuple[Optional[bytes], Optional[str]]:
-        """(value or None when missing, its ETag)."""
+    def _fetch(self, key: str, take, missing, offset: int = 0, length: int = 0):
+        """``take(response)`` of a GET of ``key`` (retried), the response
+        closed after; ``missing`` when there is no such object."""
         def call():
             response = self.client.get_object(self.bucket, self._name(key), offset=offset, length=length)
             try:
-                return response.read(), response.headers.get("ETag")
+                return take(response)
             finally:
                 response.close()
                 response.release_conn()
@@ -88,8 +89,13 @@ class S3KV(KVStore):
             return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
         except S3Error as exc:
             if self._missing(exc):
-                return None, None
+                return missing
             raise
+
+    def _get(self, key: str, offset: int = 0, length: int = 0) -> tuple[Optional[bytes], Optional[str]]:
+        """(value or None when missing, its ETag)."""
+        return self._fetch(key, lambda response: (response.read(), response.headers.get("ETag")), (None, None),
+                           offset, length)
 
     def get(self, key):
         return self._get(key)[0]
@@ -97,35 +103,24 @@ class S3KV(KVStore):
     def get_into(self, key, buffer):
         # the body goes from the socket into the caller's memory: urllib3's
         # own readinto reads into a new bytes object and copies it
-        def call():
-            response = self.client.get_object(self.bucket, self._name(key))
-            try:
-                size = int(response.headers.get("Content-Length", -1))
-                body = getattr(response, "_fp", None)
-                if size != len(buffer) or response.headers.get("Content-Encoding") or body is None:
-                    value = response.read() if size == len(buffer) or size < 0 else None
-                    if value is None:
-                        return size
-                    if len(value) == len(buffer):
-                        buffer[:] = value
-                    return len(value)
-                done = 0
-                while done < size:
-                    n = body.readinto(buffer[done:])
-                    if not n:
-                        raise urllib3.exceptions.ProtocolError(
-                            f"connection closed after {done} of {size} bytes")
-                    done += n
-                return size
-            finally:
-                response.close()
-                response.release_conn()
-        try:
-            return self._retrying(f"GET {self.bucket}/{self._name(key)}", call)
-        except S3Error as exc:
-            if self._missing(exc):
-                return None
-            raise
+        def take(response):
+            size = int(response.headers.get("Content-Length", -1))
+            body = getattr(response, "_fp", None)
+            if size != len(buffer) or response.headers.get("Content-Encoding") or body is None:
+                value = response.read() if size == len(buffer) or size < 0 else None
+                if value is None:
+                    return size
+                if len(value) == len(buffer):
+                    buffer[:] = value
+                return len(value)
+            done = 0
+            while done < size:
+                n = body.readinto(buffer[done:])
+                if not n:
+                    raise urllib3.exceptions.ProtocolError(f"connection closed after {done} of {size} bytes")
+                done += n
+            return size
+        return self._fetch(key, take, None)
 
     def get_range(self, key, start, length):
         # a ranged GET: reading one element of a large chunk fetches that element only

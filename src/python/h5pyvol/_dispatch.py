@@ -852,15 +852,16 @@ def dataset_create(parent, name, spec, extent, creation, intermediate, crt_order
     shape, maxshape = extent if extent is not None else (None, None)
     kwargs = dict(dtype=dtype, shape=shape, maxshape=maxshape, creation=DatasetCreation(**creation), type_spec=spec)
     if name is None:  # H5Dcreate_anon
-        ds = parent.vol.dataset_class(None, file=_file_of(parent), **kwargs)
+        ds = contract.instance(parent.vol.dataset_class(None, file=_file_of(parent), **kwargs), H5Dataset,
+                               parent.vol, "dataset_class")
     else:
         where, last = _split(parent, name, intermediate)
         if hasattr(where, "H5VL_python_dataset_create"):
-            ds = legacy.dataset_create(where, last, **kwargs)
+            ds = contract.instance(legacy.dataset_create(where, last, **kwargs), H5Dataset, where,
+                                   "H5VL_python_dataset_create")
         else:
             ds = contract.instance(where.create_dataset(last, **kwargs), H5Dataset, where, "create_dataset")
         _attach(ds, where, last)
-    contract.instance(ds, H5Dataset, parent.vol, "dataset_class")
     if getattr(ds, "type_spec", None) is None:
         ds.type_spec = spec
     ds.named_type = named

@@ -87,7 +87,7 @@ def values(value, owner, method: str, shape: tuple, dtype: np.dtype) -> np.ndarr
     if got.dtype == object and dtype != object and not (dtype.kind in "SUV" or dtype.fields):
         raise TypeError(f"{_who(owner, method)} returned {_what(value)}, not {dtype} values")
     if got.dtype != object and dtype != object and got.dtype.fields is None and dtype.fields is None:
-        if got.dtype.kind in "fc" and dtype.kind in "iub" or got.dtype.kind in "USb" and dtype.kind in "iufcb" or \
+        if got.dtype.kind in "fc" and dtype.kind in "iub" or got.dtype.kind in "US" and dtype.kind in "iufcb" or \
                 got.dtype.kind in "iufcb" and dtype.kind in "US":
             raise TypeError(f"{_who(owner, method)} returned {got.dtype} values for {dtype} elements: "
                             f"convert them first (numpy.asarray(values, dtype))")

@@ -11,15 +11,8 @@ from typing import Optional
 from . import routing
 from .zarrmeta import compressor_codecs
 
-#: the store's own keys: what each takes
-STORE_OPTIONS = {
-    "compression": "gzip[:level], zstd[:level], blosc[:cname[:level[:shuffle]]] or none",
-    "workers": "concurrent chunk transfers, 1 to 256",
-    "chunk_cache": "MiB of decoded chunks a read-only file keeps, 0 off",
-    "fsync": "1 or 0",
-    "root": "a directory or URL relative file names go under",
-    "lock": "rw or none",
-}
+#: the store's own keys (what each takes: StoreVOL's docstring and README)
+STORE_OPTIONS = ("compression", "workers", "chunk_cache", "fsync", "root", "lock")
 ENV_PREFIX = "H5PYVOL_STORE_"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 MAX_WORKERS = 256
