@@ -18,9 +18,13 @@ POOL = "h5pyvol"
 
 
 class CephCluster:
-    def __init__(self, workdir: Path, memstore_bytes: int = 1 << 30):
+    def __init__(self, workdir: Path, memstore_bytes: int = 1 << 30, objectstore: str = "memstore"):
+        """``objectstore`` "bluestore" keeps the OSD's objects in a sparse
+        file that survives a SIGKILL (memstore saves them only at a clean
+        shutdown): the fault tests kill the OSD."""
         self.workdir = Path(workdir)
         self.memstore_bytes = memstore_bytes
+        self.objectstore = objectstore
         self.conf = self.workdir / "ceph.conf"
         self.daemons: list[subprocess.Popen] = []
         self.started_in = 0.0
@@ -80,8 +84,7 @@ run dir = {w}/run
 admin socket = {w}/run/$name.asok
 log file = {w}/log/$name.log
 pid file = {w}/run/$name.pid
-osd objectstore = memstore
-memstore device bytes = {self.memstore_bytes}
+{self._objectstore_settings()}
 osd data = {w}/osd/$cluster-$id
 mon data = {w}/mon/$cluster-$id
 osd max object name len = 1024
@@ -126,11 +129,34 @@ rgw data = {w}/rgw
         self.started_in = time.monotonic() - begin
         return self
 
+    def _objectstore_settings(self) -> str:
+        if self.objectstore == "memstore":
+            return f"osd objectstore = memstore\nmemstore device bytes = {self.memstore_bytes}"
+        return ("osd objectstore = bluestore\nbluestore block create = true\n"
+                f"bluestore block size = {4 << 30}\nosd memory target = {1 << 30}\n"
+                "bluestore fsck on mount = false")
+
     def _start_mon(self):
         self._daemon("mon.a", "ceph-mon", "-f", "-c", self.conf, "-i", "a")
 
     def _start_osd(self):
         self._daemon(f"osd.{self.osd_id}", "ceph-osd", "-f", "-c", self.conf, "-i", self.osd_id)
+        self.osd = self.daemons[-1]
+
+    def kill_osd(self, sig: int = signal.SIGKILL):
+        """The OSD alone, the monitor keeps running (SIGKILL only with
+        bluestore: memstore would lose every object)."""
+        os.killpg(self.osd.pid, sig)
+        self.osd.wait(timeout=60)
+        self.daemons.remove(self.osd)
+
+    def start_osd(self, timeout: float = 120) -> float:
+        """Starts the killed OSD again; returns the seconds until a RADOS
+        write succeeded."""
+        begin = time.monotonic()
+        self._start_osd()
+        self._retry(self._probe_write, begin + timeout)
+        return time.monotonic() - begin
 
     def restart(self, timeout: float = 120) -> float:
         """Starts the stopped monitor and OSD again on their data (memstore
@@ -220,11 +246,11 @@ class CephS3:
         self.started_in = time.monotonic() - begin
         return self
 
-    def stop(self):
+    def stop(self, sig: int = signal.SIGTERM):
         """Stops the gateway only (the cluster keeps the data)."""
         rgw = getattr(self.cluster, "rgw", None)
         if rgw is not None and rgw.poll() is None:
-            os.killpg(rgw.pid, signal.SIGTERM)
+            os.killpg(rgw.pid, sig)
             rgw.wait(timeout=30)
             self.cluster.daemons.remove(rgw)
 

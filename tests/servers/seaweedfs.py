@@ -120,9 +120,10 @@ class SeaweedS3:
         except OSError:
             return ""
 
-    def stop(self):
+    def stop(self, sig: int = signal.SIGTERM):
+        """SIGKILL kills the server where it stands (the fault tests)."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -73,11 +73,24 @@ class RadosKV(KVStore):
         naming the pool, the object and what the cluster said."""
         where = f"rados://{self.pool}/{self.namespace}" + (f"/{key}" if key else "")
         if code == errno.ETIMEDOUT:
+            self._catch_up_with_the_cluster()
             return TimeoutError(code, f"Ceph cluster did not answer {what} of {where} within "
                                       f"{self.timeout:g} s (op_timeout): {text}")
         if code in (errno.EACCES, errno.EPERM):
             return PermissionError(code, f"Ceph refused {what} of {where}: {text}")
         return OSError(code, f"RADOS {what} of {where} failed: {text}")
+
+    def _catch_up_with_the_cluster(self) -> None:
+        """Fetches the cluster's newest OSD map after an operation timed out.
+        librados asks the monitor for one only for operations older than
+        ``objecter_timeout`` (10 s), which an op_timeout below that never
+        reaches: after an OSD restarted (on new ports) the connection kept
+        sending to the dead address and timed out forever.  With the new
+        map the next call reaches the OSD again; this one still fails."""
+        try:
+            self._cluster.wait_for_latest_osdmap()
+        except rados.Error:
+            pass  # the monitor is down too: the next timeout tries again
 
     @contextmanager
     def _failing_clearly(self, what: str, key: str = ""):

@@ -1,0 +1,82 @@
+"""Servers killed under a writer (issue 15's faults): S3 servers (SeaweedFS,
+radosgw) and the Ceph OSD get SIGKILL at random moments of a write loop,
+20 rounds each, on servers of their own.  Every call during an outage
+fails with an HDF5 error naming it, within the backend's timeout; the
+same writer goes on once the server is back; nothing flushed is lost."""
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from conftest import vol_env
+from server_faults import writer_goes_on_through_outages
+from servers.ceph import POOL, CephCluster, CephS3
+from servers.seaweedfs import SeaweedS3
+
+pytestmark = pytest.mark.heavy
+
+ROUNDS = 20
+# RADOS: op_timeout=3; one HDF5 call may wait on a few operations in turn
+RADOS_OP_TIMEOUT = 3
+
+
+def _record(label: str, figures: dict) -> None:
+    print(f"\n[faults] {label}: {json.dumps(figures)}")
+
+
+def _started(server, name):
+    try:
+        return server.start()
+    except FileNotFoundError as exc:  # the server's binaries are missing: the one reason to skip
+        pytest.skip(f"{name} cannot start here: {exc}")
+
+
+def _s3_bound() -> float:
+    """What one failing S3 call may take against a dead server: every
+    attempt refused at once, the backoffs in between (kv.py), with slack
+    for the interpreter; a server that accepts and never answers would
+    take the read timeout instead."""
+    from h5pyvol_minio import kv
+    return kv.FIRST_BACKOFF * (2 ** (kv.ATTEMPTS - 1) - 1) + 10
+
+
+def test_s3_server_killed_under_a_writer_seaweedfs(tmp_path_factory, tmp_path):
+    server = _started(SeaweedS3(tmp_path_factory.mktemp("weed-faults")), "SeaweedFS")
+    try:
+        def start():
+            server.start()
+            return server.started_in
+        figures = writer_goes_on_through_outages(
+            "s3://faults/rows.h5", vol_env("H5PyVOL", **server.env()), tmp_path,
+            lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
+    finally:
+        server.stop()
+    _record("SeaweedFS killed (SIGKILL) and restarted", figures)
+
+
+def test_s3_server_killed_under_a_writer_radosgw(tmp_path_factory, tmp_path):
+    server = _started(CephS3(tmp_path_factory.mktemp("rgw-faults")), "radosgw")
+    try:
+        def start():
+            server.start()
+            return server.started_in
+        figures = writer_goes_on_through_outages(
+            "s3://faults/rows.h5", vol_env("H5PyVOL", **server.env()), tmp_path,
+            lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
+    finally:
+        server.shutdown()
+    _record("radosgw killed (SIGKILL) and restarted", figures)
+
+
+def test_ceph_osd_killed_under_a_writer(tmp_path_factory, tmp_path):
+    cluster = _started(CephCluster(tmp_path_factory.mktemp("osd-faults"), objectstore="bluestore"), "Ceph")
+    try:
+        env = vol_env("H5PyVOL", **cluster.env(), H5PYVOL_RADOS_OP_TIMEOUT=str(RADOS_OP_TIMEOUT))
+        figures = writer_goes_on_through_outages(
+            f"rados://{POOL}/faults/rows.h5", env, tmp_path, cluster.kill_osd, cluster.start_osd,
+            cause="Ceph cluster did not answer", bound=4 * RADOS_OP_TIMEOUT + 5, rounds=ROUNDS)
+    finally:
+        cluster.stop()
+    _record("Ceph OSD killed (SIGKILL) and restarted, monitor up", figures)
