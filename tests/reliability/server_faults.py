@@ -18,7 +18,7 @@ WIDTH = 1024  # int64 values per row: one 8 KiB row per flush
 # One row per round of the loop, then a flush.  A failed round is tried
 # again, by the same process, until it is flushed: the writer goes on.
 WRITER = r"""
-import os, sys, time, h5py, numpy as np
+import os, sys, time, traceback, h5py, numpy as np
 url, stop, width = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with h5py.File(url, "w") as f:
     rows = f.create_dataset("rows", (0, width), maxshape=(None, width), chunks=(8, width), dtype="i8",
@@ -38,7 +38,8 @@ with h5py.File(url, "w") as f:
             print(f"flushed {n} {time.monotonic() - began:.3f}", flush=True)
         except Exception as exc:
             text = " ".join(str(exc).split())
-            print(f"error {n} {time.monotonic() - began:.3f} {type(exc).__name__}: {text[-400:]}", flush=True)
+            print(f"error {n} {time.monotonic() - began:.3f} {type(exc).__name__}: {text[:400]}", flush=True)
+            traceback.print_exc()  # the test shows the end of these when it fails
             time.sleep(0.05)
 print("closed", flush=True)
 """

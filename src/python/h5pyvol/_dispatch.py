@@ -58,6 +58,7 @@ def native_filter_round_trip(dcpl, type_spec, shape, data):
 def joined_python_host():
     """Called once when the plugin joins a running interpreter (an h5py
     script): installs the h5py compatibility layer (h5py_compat)."""
+    errors.collect_before_reporting = True
     try:
         from . import h5py_compat
         h5py_compat.install()

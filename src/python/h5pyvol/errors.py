@@ -10,6 +10,7 @@ that errno, e.g. FileNotFoundError).
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import traceback
 
@@ -74,4 +75,35 @@ def describe(exc: BaseException, where: str) -> tuple[str, str, str]:
     message += f" (in {where})"
     if os.environ.get("H5PYVOL_DEBUG") == "1":
         message += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    _release_frames(exc)
+    if collect_before_reporting:
+        gc.collect()
     return major or "", minor, message
+
+
+#: Set when the plugin joins a Python host (h5py).  Frames of connector code
+#: keep their callers' frames alive, h5py's among them, and a frame in a
+#: reference cycle (an exception handled anywhere in a connector's call makes
+#: one) waits for the cyclic collector.  When that collector runs inside
+#: h5py's translation of an HDF5 error, the h5py objects it frees close
+#: their HDF5 ids, the close clears HDF5's error stack, and h5py goes on to
+#: read the message HDF5 just freed: garbage, or a UnicodeDecodeError in
+#: place of the error.  So the garbage goes before the error is reported;
+#: a full collection costs some milliseconds, paid only by failing calls.
+collect_before_reporting = False
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Drops what the frames of a reported exception (and of the ones it
+    chains) still hold.  Exceptions and frames often form cycles, and each
+    frame keeps its caller's frame: under h5py that is h5py's own frame,
+    with h5py objects whose deallocation calls HDF5.  Left to the cyclic
+    collector, they were freed at some later allocation, such as the one
+    in h5py's translation of the next error, which then read the stack
+    entry HDF5 had just freed (a UnicodeDecodeError instead of the error)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
