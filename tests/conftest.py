@@ -16,6 +16,7 @@ import pytest
 
 import h5pyvol
 from h5pyvol.paths import hdf5_prefix
+from servers import SECRETS
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -56,7 +57,29 @@ def vol_env(connector: str | None = "H5PyVOL", *, pythonpath: bool = True, **ext
 def run(cmd, env, cwd, timeout=120) -> Result:
     proc = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+    assert_no_secret(proc.stdout + proc.stderr, f"the output of {' '.join(map(str, cmd))[:200]}")
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_no_secret(text: str, where: str) -> None:
+    """No secret of the test servers (S3 secret keys, Ceph keyring keys) in
+    ``text``: every program's output passes here, and every test's report
+    (pytest_runtest_makereport below)."""
+    leaked = [secret for secret in SECRETS if secret in text]
+    assert not leaked, f"a secret ({len(leaked[0])} characters, ending ...{leaked[0][-3:]}) appears in {where}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" and not report.failed:  # the sections accumulate: one look at them
+        return
+    text = "".join(content for _, content in report.sections) + (report.longreprtext or "")
+    try:
+        assert_no_secret(text, f"the output of {item.nodeid}")
+    except AssertionError as leak:
+        report.outcome, report.longrepr = "failed", str(leak)
 
 
 def api_program_path(name: str) -> str:

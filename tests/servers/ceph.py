@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+from . import remember_keyrings
 from .seaweedfs import free_ports
 
 POOL = "h5pyvol"
@@ -126,6 +127,7 @@ rgw data = {w}/rgw
         self._run("ceph", "-c", self.conf, "osd", "pool", "create", POOL, "8")
         self._run("ceph", "-c", self.conf, "osd", "pool", "application", "enable", POOL, "rados")
         self._retry(self._probe_write, begin + timeout)
+        remember_keyrings(w)
         self.started_in = time.monotonic() - begin
         return self
 
@@ -196,6 +198,7 @@ rgw data = {w}/rgw
             except Exception as exc:
                 raise RuntimeError(str(exc)) from exc
         self._retry(probe, begin + timeout)
+        remember_keyrings(w)
         self.rgw_started_in = time.monotonic() - begin
         return f"http://127.0.0.1:{self.rgw_port}"
 
