@@ -127,6 +127,24 @@ def test_whole_chunks_read_into_place_and_a_wrong_sized_chunk_is_an_error(s3, tm
                                                                                io.BytesIO(value), len(value)))
 
 
+def test_damaged_objects_give_errors_naming_the_key_never_other_values(s3, tmp_path):
+    """The directory store's corpus of damage (tests/reliability/
+    test_damaged_stores.py), each damaged copy uploaded object by object.
+    A key replaced by a directory has no counterpart in S3, which has no
+    directories: those cases stay with the directory store."""
+    from reliability.test_damaged_stores import DAMAGES, _to_directory, damaged_copies, read_damaged
+    damages = [d for d in DAMAGES if d[1] is not _to_directory]
+    copies = damaged_copies(tmp_path, damages)
+    client = s3.client()
+    if not client.bucket_exists("damaged"):
+        client.make_bucket("damaged")
+    for store in [tmp_path / "orig.h5", *copies]:
+        for path in sorted(p for p in store.rglob("*") if p.is_file()):
+            body = path.read_bytes()
+            client.put_object("damaged", f"{store.name}/{path.relative_to(store)}", io.BytesIO(body), len(body))
+    read_damaged("s3://damaged/orig.h5", [f"s3://damaged/{c.name}" for c in copies], damages, s3_env(s3), tmp_path)
+
+
 def test_filesize_is_the_bytes_of_the_objects(s3, tmp_path):
     scenario.filesize_is_what_the_store_holds("s3://h5py-data/sizes/file.h5", s3_env(s3), tmp_path)
 

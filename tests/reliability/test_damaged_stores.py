@@ -142,16 +142,13 @@ DAMAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def damaged(tmp_path_factory):
-    """The original store and one damaged copy per DAMAGES entry."""
-    work = tmp_path_factory.mktemp("damaged")
-    os.chmod(work, 0o755)  # the permission case reads as another user
-    env = vol_env()
-    written = run([sys.executable, "-c", WRITE, "orig.h5"], env, work)
+def damaged_copies(work, damages) -> list:
+    """orig.h5, a directory store written under ``work``, and one damaged
+    copy of it per entry of ``damages``."""
+    written = run([sys.executable, "-c", WRITE, "orig.h5"], vol_env(), work)
     assert written.returncode == 0, written.output
     copies = []
-    for n, (key, damage, _) in enumerate(DAMAGES):
+    for n, (key, damage, _) in enumerate(damages):
         copy = work / f"copy{n}.h5"
         shutil.copytree(work / "orig.h5", copy)
         target = copy / key
@@ -159,22 +156,38 @@ def damaged(tmp_path_factory):
             raise AssertionError(f"the store has no key {key}: {sorted(p.name for p in target.parent.iterdir())}")
         damage(target)
         copies.append(copy)
-    return work, env, copies
+    return copies
 
 
-def test_damaged_stores_give_errors_naming_the_key_never_other_values(damaged):
-    work, env, copies = damaged
-    result = run([sys.executable, "-c", READ, "orig.h5", *[c.name for c in copies]], env, work, timeout=300)
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """The original store and one damaged copy per DAMAGES entry."""
+    work = tmp_path_factory.mktemp("damaged")
+    os.chmod(work, 0o755)  # the permission case reads as another user
+    return work, vol_env(), damaged_copies(work, DAMAGES)
+
+
+def read_damaged(original: str, copies: list, damages: list, env: dict, cwd) -> None:
+    """Reads ``original`` and every damaged copy (names or URLs) in one
+    process; each copy must give an error naming its damaged key, or the
+    original's values where its damage is harmless.  The object-store
+    tests run this on copies uploaded to their servers."""
+    result = run([sys.executable, "-c", READ, original, *copies], env, cwd, timeout=300)
     assert_no_crash(result)
     assert result.returncode == 0, result.output[-3000:]
     outcomes = dict(json.loads(line) for line in result.stdout.splitlines())
     wrong = []
-    for copy, (key, damage, named) in zip(copies, DAMAGES):
-        got = outcomes.get(copy.name, "(no outcome)")
+    for copy, (key, damage, named) in zip(copies, damages):
+        got = outcomes.get(copy, "(no outcome)")
         good = got == "same" if named is None else got.startswith("error:") and named in got
         if not good:
             wrong.append(f"{key} {getattr(damage, '__name__', 'edited')}: expected {named or 'same'}, got {got[:500]}")
-    assert not wrong, f"{len(wrong)} of {len(DAMAGES)}:\n" + "\n".join(wrong)
+    assert not wrong, f"{len(wrong)} of {len(damages)}:\n" + "\n".join(wrong)
+
+
+def test_damaged_stores_give_errors_naming_the_key_never_other_values(damaged):
+    work, env, copies = damaged
+    read_damaged("orig.h5", [c.name for c in copies], DAMAGES, env, work)
 
 
 def test_h5pyvol_check_names_every_damaged_key(damaged):

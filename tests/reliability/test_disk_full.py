@@ -5,12 +5,12 @@ flushed before reads back exactly, no temporary file is left behind, and
 once space is freed the same writer goes on."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
+from concurrency_scenarios import record
 from conftest import run, vol_env
 
 WIDTH = 2048  # int64 values per row: 16 KiB, one chunk per row
@@ -97,5 +97,6 @@ def test_full_disk_is_a_clear_error_and_loses_nothing(small_disk, tmp_path):
     assert check.returncode == 0, check.output[-3000:]
     stored, shape, wrong = map(int, check.stdout.split())
     assert (stored, wrong) == (int(closed[1]), 0), check.stdout
-    print(f"\n[faults] disk full: {flushed} rows of {WIDTH * 8} bytes flushed before the disk filled, "
-          f"{closed[2]} failed calls, {closed[1]} rows after 512 KiB were freed, none lost")
+    record("disk full, directory store", {"rows_flushed_before_full": flushed, "row_bytes": WIDTH * 8,
+                                          "failed_calls": int(closed[2]), "rows_after_512KiB_freed": int(closed[1]),
+                                          "rows_lost": 0, "temporary_files_left": 0})

@@ -5,11 +5,11 @@ fails with an HDF5 error naming it, within the backend's timeout; the
 same writer goes on once the server is back; nothing flushed is lost."""
 from __future__ import annotations
 
-import json
 import signal
 
 import pytest
 
+from concurrency_scenarios import record
 from conftest import vol_env
 from server_faults import writer_goes_on_through_outages
 from servers.ceph import POOL, CephCluster, CephS3
@@ -20,10 +20,6 @@ pytestmark = pytest.mark.heavy
 ROUNDS = 20
 # RADOS: op_timeout=3; one HDF5 call may wait on a few operations in turn
 RADOS_OP_TIMEOUT = 3
-
-
-def _record(label: str, figures: dict) -> None:
-    print(f"\n[faults] {label}: {json.dumps(figures)}")
 
 
 def _started(server, name):
@@ -53,7 +49,7 @@ def test_s3_server_killed_under_a_writer_seaweedfs(tmp_path_factory, tmp_path):
             lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
     finally:
         server.stop()
-    _record("SeaweedFS killed (SIGKILL) and restarted", figures)
+    record("SeaweedFS killed (SIGKILL) and restarted", figures)
 
 
 def test_s3_server_killed_under_a_writer_radosgw(tmp_path_factory, tmp_path):
@@ -67,7 +63,7 @@ def test_s3_server_killed_under_a_writer_radosgw(tmp_path_factory, tmp_path):
             lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
     finally:
         server.shutdown()
-    _record("radosgw killed (SIGKILL) and restarted", figures)
+    record("radosgw killed (SIGKILL) and restarted", figures)
 
 
 def test_ceph_osd_killed_under_a_writer(tmp_path_factory, tmp_path):
@@ -79,4 +75,4 @@ def test_ceph_osd_killed_under_a_writer(tmp_path_factory, tmp_path):
             cause="Ceph cluster did not answer", bound=4 * RADOS_OP_TIMEOUT + 5, rounds=ROUNDS)
     finally:
         cluster.stop()
-    _record("Ceph OSD killed (SIGKILL) and restarted, monitor up", figures)
+    record("Ceph OSD killed (SIGKILL) and restarted, monitor up", figures)
