@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SECRETS: set[str] = set()
+from .seaweedfs import SECRET_KEY
+
+SECRETS: set[str] = {SECRET_KEY}  # the S3 servers' (radosgw's user too); Ceph keyrings join as clusters start
 
 
 def remember_keyrings(directory: Path) -> None:

@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import SECRETS
 
 ACCESS_KEY = "h5pyvol-test"
 SECRET_KEY = "h5pyvol-test-secret"
-SECRETS.add(SECRET_KEY)
 
 
 def free_ports(count: int) -> list[int]:

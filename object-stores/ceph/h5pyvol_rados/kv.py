@@ -52,6 +52,7 @@ class RadosKV(KVStore):
         # zarr.json key -> node_tables.TableState: its omap as last written or read here
         self._tables: dict[str, node_tables.TableState] = {}
         self._tables_lock = threading.Lock()
+        self._catching_up: Optional[threading.Thread] = None  # _catch_up_with_the_cluster's wait
 
     @property
     def ioctx(self):
@@ -86,11 +87,23 @@ class RadosKV(KVStore):
         ``objecter_timeout`` (10 s), which an op_timeout below that never
         reaches: after an OSD restarted (on new ports) the connection kept
         sending to the dead address and timed out forever.  With the new
-        map the next call reaches the OSD again; this one still fails."""
+        map the next call reaches the OSD again; this one still fails.
+        The wait has no timeout of its own (with the monitor down it lasts
+        until the monitor is back), so it runs on a thread of its own, one
+        at a time, and the caller waits for it op_timeout at most."""
+        with self._tables_lock:
+            if self._catching_up is None or not self._catching_up.is_alive():
+                self._catching_up = threading.Thread(target=self._wait_for_map, daemon=True,
+                                                     name="h5pyvol-rados-osdmap")
+                self._catching_up.start()
+            waiting = self._catching_up
+        waiting.join(self.timeout)
+
+    def _wait_for_map(self) -> None:
         try:
             self._cluster.wait_for_latest_osdmap()
         except rados.Error:
-            pass  # the monitor is down too: the next timeout tries again
+            pass  # the next timeout tries again
 
     @contextmanager
     def _failing_clearly(self, what: str, key: str = ""):
