@@ -37,7 +37,8 @@ model = {url: {} for url in urls}           # url -> dataset name -> numpy array
 attrs = {url: {} for url in urls}           # url -> attribute name -> value
 files = {url: h5py.File(url, "w") for url in urls}
 counts, wrong, failed = {}, 0, []
-rss = []
+rss, model_kib = [], []  # RSS and the model's own size, once a minute
+serial = iter(range(10**9))
 
 def rss_kib():
     with open("/proc/self/status") as status:
@@ -54,7 +55,7 @@ def box(shape):
 def op_create(url, f):
     if len(model[url]) >= 12:
         return op_delete(url, f)
-    name = f"d{rng.randrange(10**6)}"
+    name = f"d{next(serial)}"
     ndim = rng.randint(1, 3)
     shape = tuple(rng.randint(1, 64) for _ in range(ndim))
     dtype = rng.choice(["i4", "f8", "u1", "i8"])
@@ -149,6 +150,7 @@ while time.monotonic() - start < seconds:
     if time.monotonic() - last_minute >= 60:
         last_minute = time.monotonic()
         rss.append(rss_kib())
+        model_kib.append(sum(a.nbytes for m in model.values() for a in m.values()) // 1024)
         for f in files.values():
             f.flush()
         print(json.dumps(checksums()), flush=True)   # the checker compares the files with this
@@ -156,7 +158,7 @@ while time.monotonic() - start < seconds:
 for f in files.values():
     f.close()
 print(json.dumps({"operations": counts, "wrong values": wrong, "failed calls": len(failed),
-                  "failures": failed[:5], "rss_kib": rss, "open ids": [ids_at_start, open_ids()],
+                  "failures": failed[:5], "rss_kib": rss, "model_kib": model_kib or [0], "open ids": [ids_at_start, open_ids()],
                   "fds": [fds_at_start, len(os.listdir("/proc/self/fd"))]}), flush=True)
 """
 
@@ -242,6 +244,8 @@ def main() -> None:
             print(f"  checks by another process: {checks[label][0]}, files found wrong: {checks[label][1]}")
             print(f"  RSS: {rss[0] / 1024:.1f} MiB at the start, {rss[1 if len(rss) > 1 else 0] / 1024:.1f} after a "
                   f"minute, {rss[-1] / 1024:.1f} at the end, peak {max(rss) / 1024:.1f}")
+            print(f"  the model's arrays (part of that RSS): {r['model_kib'][0] / 1024:.1f} MiB after a minute, "
+                  f"{r['model_kib'][-1] / 1024:.1f} at the end")
             print(f"  HDF5 open ids start/end: {r['open ids']}, file descriptors start/end: {r['fds']}")
     finally:
         for proc in workers.values():
