@@ -38,8 +38,13 @@ def _s3_bound() -> float:
     return kv.FIRST_BACKOFF * (2 ** (kv.ATTEMPTS - 1) - 1) + 10
 
 
-def test_s3_server_killed_under_a_writer_seaweedfs(tmp_path_factory, tmp_path):
-    server = _started(SeaweedS3(tmp_path_factory.mktemp("weed-faults")), "SeaweedFS")
+# (name, server class, how its whole setup is torn down: radosgw's has a Ceph cluster under it)
+S3_SERVERS = [("SeaweedFS", SeaweedS3, "stop"), ("radosgw", CephS3, "shutdown")]
+
+
+@pytest.mark.parametrize("name, server_class, teardown", S3_SERVERS, ids=[s[0] for s in S3_SERVERS])
+def test_s3_server_killed_under_a_writer(name, server_class, teardown, tmp_path_factory, tmp_path):
+    server = _started(server_class(tmp_path_factory.mktemp(f"{name}-faults")), name)
     try:
         def start():
             server.start()
@@ -48,22 +53,8 @@ def test_s3_server_killed_under_a_writer_seaweedfs(tmp_path_factory, tmp_path):
             "s3://faults/rows.h5", vol_env("H5PyVOL", **server.env()), tmp_path,
             lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
     finally:
-        server.stop()
-    record("SeaweedFS killed (SIGKILL) and restarted", figures)
-
-
-def test_s3_server_killed_under_a_writer_radosgw(tmp_path_factory, tmp_path):
-    server = _started(CephS3(tmp_path_factory.mktemp("rgw-faults")), "radosgw")
-    try:
-        def start():
-            server.start()
-            return server.started_in
-        figures = writer_goes_on_through_outages(
-            "s3://faults/rows.h5", vol_env("H5PyVOL", **server.env()), tmp_path,
-            lambda: server.stop(signal.SIGKILL), start, cause="S3 server", bound=_s3_bound(), rounds=ROUNDS)
-    finally:
-        server.shutdown()
-    record("radosgw killed (SIGKILL) and restarted", figures)
+        getattr(server, teardown)()
+    record(f"{name} killed (SIGKILL) and restarted", figures)
 
 
 def test_ceph_osd_killed_under_a_writer(tmp_path_factory, tmp_path):

@@ -53,6 +53,7 @@ class RadosKV(KVStore):
         self._tables: dict[str, node_tables.TableState] = {}
         self._tables_lock = threading.Lock()
         self._catching_up: Optional[threading.Thread] = None  # _catch_up_with_the_cluster's wait
+        self._catching_up_lock = threading.Lock()
 
     @property
     def ioctx(self):
@@ -91,7 +92,7 @@ class RadosKV(KVStore):
         The wait has no timeout of its own (with the monitor down it lasts
         until the monitor is back), so it runs on a thread of its own, one
         at a time, and the caller waits for it op_timeout at most."""
-        with self._tables_lock:
+        with self._catching_up_lock:
             if self._catching_up is None or not self._catching_up.is_alive():
                 self._catching_up = threading.Thread(target=self._wait_for_map, daemon=True,
                                                      name="h5pyvol-rados-osdmap")
