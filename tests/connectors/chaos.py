@@ -1,10 +1,11 @@
-"""A connector that misbehaves in exactly one way, chosen by its ``fault``
+"""A connector that misbehaves in one way (or a few), chosen by its ``fault``
 setting, for the bad-input corpus (tests/reliability/test_bad_connectors.py):
 
     HDF5_VOL_CONNECTOR="H5PyVOL module=chaos class=ChaosVOL fault=dataset.write:raise:ValueError"
 
 ``fault`` is ``<target>.<method>:<behaviour>[:<argument>]``; the target is
-one of vol, file, group, dataset, attribute.  Behaviours:
+one of vol, file, group, dataset, attribute; "," joins faults of several
+methods.  Behaviours:
 
 - ``raise:<name>``: raises that exception (any built-in, BaseExceptions
   such as SystemExit and KeyboardInterrupt included) with a text naming
@@ -14,13 +15,15 @@ one of vol, file, group, dataset, attribute.  Behaviours:
 - ``keep``: calls the method, then keeps every argument (views of HDF5's
   buffers included) beyond the call;
 - ``recurse``: calls back into HDF5 (h5py) from inside the callback;
-- ``sleep:<seconds>``: blocks that long first, then behaves.
+- ``sleep:<seconds>``: blocks that long first, then behaves;
+- ``stall:<path>``: blocks while a file at ``path`` exists, then behaves.
 
 Everything else is the in-memory connector.
 """
 from __future__ import annotations
 
 import builtins
+import os
 import time
 
 import numpy as np
@@ -60,6 +63,10 @@ def _fault_method(name: str, original, behaviour: str, argument: str):
     def method(self, *args, **kwargs):
         if behaviour == "sleep":
             time.sleep(float(argument))
+            return original(self, *args, **kwargs)
+        if behaviour == "stall":
+            while os.path.exists(argument):
+                time.sleep(0.02)
             return original(self, *args, **kwargs)
         if behaviour == "raise":
             exc_type = getattr(builtins, argument)
@@ -106,20 +113,28 @@ class ChaosVOL(H5VOL):
 
     def __init__(self, fault: str = "", **options):
         super().__init__(**options)
-        target, _, rest = fault.partition(".")
-        method, _, rest = rest.partition(":")
-        behaviour, _, argument = rest.partition(":")
-        base = {"vol": H5VOL, "file": H5File, "group": H5Group, "dataset": ArrayDataset,
-                "attribute": H5Attribute}[target]
-        original = getattr(base, method)
-        faulty = _fault_method(f"{target}.{method}", original, behaviour, argument)
+        faulty_methods: dict = {}  # target -> {method name: faulty method}
+        for one in fault.split(","):  # "," joins faults of several methods
+            target, _, rest = one.partition(".")
+            method, _, rest = rest.partition(":")
+            behaviour, _, argument = rest.partition(":")
+            original = getattr(self._BASES[target], method)
+            faulty_methods.setdefault(target, {})[method] = _fault_method(f"{target}.{method}", original, behaviour,
+                                                                          argument)
+        for target, methods in faulty_methods.items():
+            self._install(target, methods)
+
+    _BASES = {"vol": H5VOL, "file": H5File, "group": H5Group, "dataset": ArrayDataset, "attribute": H5Attribute}
+
+    def _install(self, target: str, methods: dict) -> None:
         if target == "vol":
             # this instance only: the corpus's other connectors stay sane
-            self.__class__ = type("FaultyVOL", (ChaosVOL,), {method: faulty})
+            self.__class__ = type("FaultyVOL", (type(self),), methods)
             return
         # a class per fault, so connectors of other cases keep their methods
+        base = self._BASES[target]
         cls = type(f"Faulty{base.__name__}", ({"file": ChaosFile, "group": ChaosGroup, "dataset": ChaosDataset,
-                                               "attribute": ChaosAttribute}[target],), {method: faulty})
+                                               "attribute": ChaosAttribute}[target],), methods)
         if target == "attribute":
             groups = type("AttrGroup", (ChaosGroup,), {"attribute_class": cls})
             files = type("AttrFile", (ChaosFile,), {"attribute_class": cls})

@@ -32,9 +32,9 @@ def info_cases() -> list:
                 cases.append((f"{typo}=1".encode(), f"unknown H5PyVOL connector setting '{typo}'"))
     cases += [(b"compresion=zstd", "(did you mean 'compression'?)"),
               # the store's keys and its backends' (S3, RADOS: both installed by scripts/setup.sh)
-              (b"compresion=zstd", "valid keys: access_key, aio, ceph_conf, chunk_cache, class, client, compression, "
-                                   "connector, endpoint, fsync, lock, module, omap, op_timeout, region, root, "
-                                   "secret_key, session_token, workers"),
+              (b"compresion=zstd", "valid keys: access_key, aio, call_timeout, ceph_conf, chunk_cache, class, "
+                                   "client, compression, connector, endpoint, fsync, lock, module, omap, op_timeout, "
+                                   "region, root, secret_key, session_token, workers"),
               (b"foo=1", "unknown H5PyVOL connector setting 'foo'"),
               (b"bucket=data", "unknown H5PyVOL connector setting 'bucket'"),
               (b"endpoint_url=http://x", "(did you mean 'endpoint'?)"),
@@ -63,7 +63,12 @@ def info_cases() -> list:
                             ("fsync", "maybe", "fsync='maybe': give 1 or 0"), ("fsync", "2", "give 1 or 0"),
                             ("fsync", "yes", OK), ("fsync", "0", OK),
                             ("lock", "exclusive", "lock='exclusive': use lock=rw"), ("lock", "RW", "use lock=rw"),
-                            ("lock", "", "use lock=rw"), ("lock", "rw", OK)]:
+                            ("lock", "", "use lock=rw"), ("lock", "rw", OK),
+                            ("call_timeout", "0", "call_timeout='0': expected a number of seconds above 0"),
+                            ("call_timeout", "-1", "seconds above 0"), ("call_timeout", "soon", "seconds above 0"),
+                            ("call_timeout", "nan", "seconds above 0"), ("call_timeout", "inf", "seconds above 0"),
+                            ("call_timeout", "", "call_timeout=''"), ("call_timeout", "30", OK),
+                            ("call_timeout", "0.5", OK)]:
         cases.append((f"{key}={value}".encode() if value else f"{key}=".encode(), why))
     # quoting and shape
     for info, why in [(b"root='abc", "cannot be split"), (b'root="abc', "cannot be split"),

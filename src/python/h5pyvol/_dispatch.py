@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import contract, errors, filters, legacy, registry
+from . import call_timeout, contract, errors, filters, legacy, registry
 from .api import element_base
 from .api import (DatasetCreation, ExternalLink, H5Attribute, H5Dataset, H5Datatype, H5File, H5Group, H5Object,
                   H5VOL, SoftLink, UserLink)
@@ -76,9 +76,14 @@ def connector(config: Optional[str]) -> H5VOL:
     vol = _connectors.get(key)
     if vol is None:
         options = registry.parse_info(config)
+        bound = call_timeout.parse(options)
         cls = registry.load_class(*registry.connector_target(options))
         registry.check_options(cls, options)
-        vol = _connectors[key] = cls(**options)
+        vol = cls(**options)
+        if bound is not None:
+            vol._h5pyvol_watch = call_timeout.CallWatch(bound)
+            _time_all()
+        _connectors[key] = vol
     return vol
 
 
@@ -101,7 +106,9 @@ def terminate():
         _filter_pending()
     finally:  # a chunk that cannot be filtered must not keep the stores from flushing
         for vol in list(_connectors.values()):
-            vol.terminate()
+            watch = getattr(vol, "_h5pyvol_watch", None)
+            if watch is None or watch.wait_for_late_call():
+                vol.terminate()
 
 
 # In a Python host HDF5's own shutdown comes after the interpreter's.
@@ -1383,3 +1390,44 @@ def _guard_all() -> None:
 
 
 _guard_all()
+
+
+# -- connectors with a call_timeout (call_timeout.py) ---------------------------------------
+# not connector calls, or the calls that set connectors up and shut them down
+_UNTIMED = {"connector", "describe_error", "joined_python_host", "native_filter_round_trip", "terminate"}
+# where the connector info string is, for calls made before there is a file
+_CONFIG_ARG = {"file_create": 2, "file_open": 2, "file_is_accessible": 1, "file_delete": 1}
+_timed_already = False
+
+
+def _watch_of(name: str, args: tuple):
+    if name in _CONFIG_ARG:
+        return getattr(connector(args[_CONFIG_ARG[name]]), "_h5pyvol_watch", None)
+    for arg in args:
+        if isinstance(arg, H5Object):
+            vol = getattr(getattr(arg, "file", None), "vol", None)
+            return getattr(vol, "_h5pyvol_watch", None)
+    return None
+
+
+def _timed(name: str, function):
+    def call(*args, **kwargs):
+        watch = None if call_timeout.inside() else _watch_of(name, args)
+        if watch is None:
+            return function(*args, **kwargs)
+        return watch.run(name, function, args, kwargs)
+    call.__name__, call.__doc__, call.__wrapped__ = function.__name__, function.__doc__, function
+    return call
+
+
+def _time_all() -> None:
+    """Puts every operation under its connector's bound; done when the first
+    connector with a call_timeout is made, so others never pay for it."""
+    global _timed_already
+    if _timed_already:
+        return
+    _timed_already = True
+    for name, value in list(globals().items()):
+        if (callable(value) and not name.startswith("_") and name not in _UNTIMED
+                and getattr(value, "__module__", None) == __name__ and not isinstance(value, type)):
+            globals()[name] = _timed(name, value)

@@ -30,7 +30,7 @@ DEFAULT = "store"
 
 
 #: the keys the registry itself reads
-REGISTRY_KEYS = ("module", "class", "connector")
+REGISTRY_KEYS = ("module", "class", "connector", "call_timeout")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_INFO = 1 << 16  # characters: far more than any real configuration
 
