@@ -352,3 +352,142 @@ def test_rechunk_a_rados_dataset_atomically(ceph, tmp_path):
 def test_stream_a_rados_file(ceph, tmp_path):
     import stream_scenarios as stream
     many.record("stream rados", stream.streams_everything(f"rados://{POOL}/stream/data.h5", ceph_env(ceph), tmp_path))
+
+
+def _copy_namespace(ioctx, source: str, target: str) -> None:
+    """Every object of a file, its bytes and its omap, into another namespace."""
+    import rados
+
+    from h5pyvol_rados import omap
+
+    ioctx.set_namespace(source)
+    objects = {}
+    for name in sorted(o.key for o in ioctx.list_objects()):
+        objects[name] = (ioctx.read(name, 1 << 26), omap.read_all(ioctx, name, until_empty=True)[0])
+    ioctx.set_namespace(target)
+    for name, (data, entries) in objects.items():
+        ioctx.write_full(name, data)
+        if entries:
+            with rados.WriteOpCtx() as op:
+                # librados hands an empty value back as None
+                ioctx.set_omap(op, tuple(entries), tuple(v or b"" for v in entries.values()))
+                ioctx.operate_write_op(op, name)
+
+
+def _damage_bytes(damage, workdir):
+    """A damage of test_damaged_stores (which changes a file) applied to an
+    object: the object is written to a file, damaged there, and put back."""
+    def apply(ioctx, key):
+        import rados
+
+        path = workdir / key
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data = ioctx.read(key, 1 << 26)
+        except rados.ObjectNotFound:  # a stray key the damage adds (and maybe its directory)
+            try:
+                damage(path)
+            except FileNotFoundError:
+                path.parent.mkdir()
+                damage(path)
+        else:
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(data)
+            damage(path)
+        if path.exists():
+            ioctx.write_full(key, path.read_bytes())
+        else:
+            ioctx.remove_object(key)
+    apply.__name__ = getattr(damage, "__name__", "edited")
+    return apply
+
+
+def _omap_edit(change):
+    """A damage of a node's link or attribute table, which RADOS keeps as
+    omap entries of its zarr.json object (node_tables.py)."""
+    def apply(ioctx, key):
+        import rados
+
+        from h5pyvol_rados import omap
+
+        entries = omap.read_all(ioctx, key, until_empty=True)[0]
+        removed, added = change(entries)
+        with rados.WriteOpCtx() as op:
+            if removed:
+                ioctx.remove_omap_keys(op, tuple(removed))
+            if added:
+                ioctx.set_omap(op, tuple(added), tuple(added.values()))
+            ioctx.operate_write_op(op, key)
+    apply.__name__ = change.__name__
+    return apply
+
+
+def _first(prefix):
+    return lambda entries: min(k for k in entries if k.startswith(prefix))
+
+
+def omap_damages():
+    """(key, damage(ioctx, key), what the error must name, or None: the values stay)."""
+    def link_dropped(entries):
+        return [_first("l")(entries)], {}
+
+    def attribute_dropped(entries):
+        return [_first("a")(entries)], {}
+
+    def link_garbage(entries):
+        return [], {_first("l")(entries): b"\xff\x00 not json"}
+
+    def link_empty_object(entries):
+        return [], {_first("l")(entries): b"{}"}
+
+    def link_not_an_object(entries):
+        return [], {_first("l")(entries): b"[1, 2]"}
+
+    def ghost_link_added(entries):
+        return [], {"l000000009999": b'{"name": "ghost", "target": "ghost"}'}
+
+    def all_dropped(entries):
+        return list(entries), {}
+
+    def index_removed(ioctx, key):
+        ioctx.remove_object(key)
+
+    def index_garbage(ioctx, key):
+        ioctx.write_full(key, b"\xff garbage in the index's bytes")
+
+    return [("zarr.json", _omap_edit(link_dropped), "zarr.json"),
+            ("grp/zarr.json", _omap_edit(attribute_dropped), "grp/zarr.json"),
+            ("zarr.json", _omap_edit(link_garbage), "zarr.json"),
+            ("zarr.json", _omap_edit(link_empty_object), "zarr.json"),
+            ("grp/zarr.json", _omap_edit(link_not_an_object), "grp/zarr.json"),
+            ("grp/zarr.json", _omap_edit(ghost_link_added), "grp/zarr.json"),
+            ("zarr.json", _omap_edit(all_dropped), "zarr.json"),
+            # the key index serves listing and deletion, not reading: harmless here
+            ("%index", index_removed, None),
+            ("%index", index_garbage, None)]
+
+
+def test_damaged_objects_and_tables_give_errors_naming_the_key_never_other_values(ceph, raw_ioctx, tmp_path):
+    """The directory store's corpus of damage (tests/reliability/
+    test_damaged_stores.py) applied to objects, and damage of the omap
+    tables only RADOS has; each on its own copy of one file."""
+    from reliability.test_damaged_stores import DAMAGES, WRITE, _to_directory, _unreadable, read_damaged
+
+    base = f"rados://{POOL}/damaged"
+    assert run_script(WRITE, ceph, tmp_path, f"{base}/orig.h5").returncode == 0
+    damages = [(key, _damage_bytes(damage, tmp_path / f"bytes{n}"), named)
+               for n, (key, damage, named) in enumerate(DAMAGES) if damage not in (_to_directory, _unreadable)]
+    damages += omap_damages()
+    copies = []
+    for n, (key, damage, _) in enumerate(damages):
+        _copy_namespace(raw_ioctx, "damaged/orig.h5", f"damaged/copy{n}.h5")
+        damage(raw_ioctx, key)
+        copies.append(f"{base}/copy{n}.h5")
+    read_damaged(f"{base}/orig.h5", copies, damages, ceph_env(ceph), tmp_path)
+    wrong = []
+    for copy, (key, damage, named) in list(zip(copies, damages))[-len(omap_damages()):]:
+        checked = run([sys.executable, "-m", "h5pyvol", "check", copy], ceph_env(ceph), tmp_path)
+        assert_no_crash(checked)
+        if checked.returncode != (0 if named is None else 1) or (named and named not in checked.output):
+            wrong.append(f"{key} {damage.__name__}: exit {checked.returncode}, {checked.output[-300:]}")
+    assert not wrong, "h5pyvol check:\n" + "\n".join(wrong)

@@ -155,7 +155,10 @@ class RadosKV(KVStore):
                     entries, omap_version = omap.read_all(self.ioctx, key)
                 except rados.ObjectNotFound:
                     return None, None
-            state = node_tables.TableState.from_entries(version, entries)
+            try:
+                state = node_tables.TableState.from_entries(version, entries)
+            except ValueError as exc:
+                raise OSError(errno.EIO, f"rados://{self.pool}/{self.namespace}/{key}: {exc}") from None
             if omap_version == version:
                 if not state.matches(expected):  # unchanged between the reads, yet not what zarr.json counts
                     found = {t: len(state.tables.get(t, [])) for t in expected}

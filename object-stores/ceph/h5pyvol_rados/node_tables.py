@@ -56,6 +56,18 @@ def parse_stored(data: bytes) -> Optional[tuple[dict, dict]]:
     return (doc, found) if isinstance(found, dict) else None
 
 
+def _parse_entry(key: str, value) -> tuple[str, int, dict]:
+    """(name, sequence number, entry) of one stored omap entry; ValueError
+    naming the omap key when it is not one this module wrote."""
+    try:
+        entry = json.loads(value)
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f"expected an object with a name, got {str(value)[:60]!r}")
+        return entry["name"], int(key[1:]), entry
+    except (ValueError, TypeError) as exc:  # UnicodeDecodeError included; json.loads(None): TypeError
+        raise ValueError(f"omap entry {key!r} is damaged: {type(exc).__name__}: {exc}") from None
+
+
 class TableState:
     """What one zarr.json object's omap holds, as this process last wrote or
     read it: per table, in order, each entry's name, sequence number and
@@ -72,8 +84,8 @@ class TableState:
         for table, prefix in TABLES.items():
             rows = []
             for key in sorted(k for k in entries if k.startswith(prefix)):
-                entry = json.loads(entries[key])
-                rows.append((entry["name"], int(key[1:]), entry))
+                name, seq, entry = _parse_entry(key, entries[key])
+                rows.append((name, seq, entry))
             tables[table] = rows
         return cls(version, tables)
 
