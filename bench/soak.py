@@ -8,7 +8,10 @@ closed and opened again.  Every read is compared with the model.  Every
 minute another process opens each file read-only and compares checksums
 of everything with the model's, written by the worker after a flush.  The
 figures: operations, wrong values (must be 0), failed calls (must be 0),
-RSS at the first and the last minute and its peak, open HDF5 ids and file
+RSS at the first and the last minute and its peak, the heap in use as
+malloc counts it (mallinfo2, all arenas) against RSS, and RSS after
+malloc_trim(0) at the end (RSS that grows while the heap in use stays flat
+is freed memory malloc keeps, not a leak), open HDF5 ids and file
 descriptors at the end against the start.
 
     .venv/bin/python bench/soak.py [--minutes 60] [--backends dir,s3,memory]
@@ -29,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 WORKER = r"""
-import json, os, random, sys, time, h5py, numpy as np
+import ctypes, json, os, random, sys, time, h5py, numpy as np
 urls, seconds, report = sys.argv[1].split("|"), float(sys.argv[2]), sys.argv[3]
 rng = random.Random(1515)
 nprng = np.random.default_rng(1515)
@@ -43,6 +46,17 @@ serial = iter(range(10**9))
 def rss_kib():
     with open("/proc/self/status") as status:
         return next(int(l.split()[1]) for l in status if l.startswith("VmRSS"))
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+heap_kib = []  # bytes malloc has handed out and not had back (all arenas), once a minute
+
+def in_use_kib():
+    info = libc.mallinfo2()
+    return (info.uordblks + info.hblkhd) // 1024
 
 def open_ids():
     return h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL)
@@ -139,6 +153,7 @@ def checksums():
 ids_at_start, fds_at_start = open_ids(), len(os.listdir("/proc/self/fd"))
 start = last_minute = time.monotonic()
 rss.append(rss_kib())
+heap_kib.append(in_use_kib())
 while time.monotonic() - start < seconds:
     url = rng.choice(urls)
     op = rng.choices(NAMES, WEIGHTS)[0]
@@ -150,6 +165,7 @@ while time.monotonic() - start < seconds:
     if time.monotonic() - last_minute >= 60:
         last_minute = time.monotonic()
         rss.append(rss_kib())
+        heap_kib.append(in_use_kib())
         model_kib.append(sum(a.nbytes for m in model.values() for a in m.values()) // 1024)
         for f in files.values():
             f.flush()
@@ -157,7 +173,9 @@ while time.monotonic() - start < seconds:
         sys.stdin.readline()                           # and says when it is done
 for f in files.values():
     f.close()
-print(json.dumps({"operations": counts, "wrong values": wrong, "failed calls": len(failed),
+rss_before_trim = rss_kib()
+libc.malloc_trim(0)  # what RSS holds beyond the heap in use is memory malloc keeps after free()
+print(json.dumps({"operations": counts, "heap_kib": heap_kib, "rss_trimmed_kib": [rss_before_trim, rss_kib()], "wrong values": wrong, "failed calls": len(failed),
                   "failures": failed[:5], "rss_kib": rss, "model_kib": model_kib or [0], "open ids": [ids_at_start, open_ids()],
                   "fds": [fds_at_start, len(os.listdir("/proc/self/fd"))]}), flush=True)
 """
@@ -244,6 +262,10 @@ def main() -> None:
             print(f"  checks by another process: {checks[label][0]}, files found wrong: {checks[label][1]}")
             print(f"  RSS: {rss[0] / 1024:.1f} MiB at the start, {rss[1 if len(rss) > 1 else 0] / 1024:.1f} after a "
                   f"minute, {rss[-1] / 1024:.1f} at the end, peak {max(rss) / 1024:.1f}")
+            heap = r["heap_kib"]
+            print(f"  heap in use (malloc's own count): {heap[1 if len(heap) > 1 else 0] / 1024:.1f} MiB after a "
+                  f"minute, {heap[-1] / 1024:.1f} at the end; RSS after the files closed "
+                  f"{r['rss_trimmed_kib'][0] / 1024:.1f} MiB, after malloc_trim(0) {r['rss_trimmed_kib'][1] / 1024:.1f}")
             print(f"  the model's arrays (part of that RSS): {r['model_kib'][0] / 1024:.1f} MiB after a minute, "
                   f"{r['model_kib'][-1] / 1024:.1f} at the end")
             print(f"  HDF5 open ids start/end: {r['open ids']}, file descriptors start/end: {r['fds']}")

@@ -29,10 +29,10 @@ need_apt() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# Debian's hdf5 $HDF5_DEB_VERSION source package, unpacked into $1/src
-# (Debian 12 ships HDF5 1.10; newer suites carry 1.14 as source).
-hdf5_source() {
-    local work=$1 src_list=/etc/apt/sources.list.d/h5pyvol-hdf5-src.list
+# The source index of Debian's newer suites, which name the HDF5 versions
+# Debian has (apt-cache showsrc hdf5); nothing is installed from them.
+hdf5_source_index() {
+    local src_list=/etc/apt/sources.list.d/h5pyvol-hdf5-src.list
     need_apt dpkg-dev
     if [ ! -f "$src_list" ]; then
         as_root tee "$src_list" >/dev/null <<LIST
@@ -41,6 +41,13 @@ deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.de
 LIST
         apt_update_once force
     fi
+}
+
+# Debian's hdf5 $HDF5_DEB_VERSION source package, unpacked into $1/src
+# (Debian 12 ships HDF5 1.10; newer suites carry 1.14 as source).
+hdf5_source() {
+    local work=$1
+    hdf5_source_index
     rm -rf "$work" && mkdir -p "$work"
     ( cd "$work" && apt-get source --download-only "hdf5=$HDF5_DEB_VERSION" >/dev/null \
         && dpkg-source --no-check -x ./*.dsc src >/dev/null )

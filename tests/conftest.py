@@ -157,5 +157,30 @@ def run_py(tmp_path):
     return runner
 
 
+# The stock h5py wheel's virtualenv (issue 16; tests/test_h5py_wheel.py,
+# and the S3 and RADOS tests)
+@pytest.fixture(scope="session")
+def wheel_venv() -> Path:
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "wheel_env.sh")], capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, f"scripts/wheel_env.sh failed:\n{proc.stderr[-3000:]}"
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def wheel_env(venv: Path, connector: str | None = "H5PyVOL", **extra) -> dict:
+    """vol_env for the wheel's virtualenv: its plugin, and no path to the
+    source-built HDF5 1.14 (which must never be loaded here)."""
+    env = vol_env(connector, **extra)
+    env.pop("LD_LIBRARY_PATH", None)
+    env["HDF5_PLUGIN_PATH"] = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import h5pyvol; print(h5pyvol.plugin_dir())"],
+        capture_output=True, text=True, check=True, env=env).stdout.strip()
+    return env
+
+
+def python_of(venv: Path) -> str:
+    return str(venv / "bin" / "python")
+
+
 # one run of each corpus program per session, shared by test_corpus and test_copy
 from corpus_runs import corpus  # noqa: E402,F401

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from conftest import api_program_path, assert_no_crash, run, vol_env
 
@@ -92,23 +92,24 @@ except Exception as e:
 """
 
 
-def python(code: str, env: dict, cwd: Path, *args, timeout=120):
+def python(code: str, env: dict, cwd: Path, *args, timeout=120, executable=sys.executable):
     script = cwd / "script.py"
     script.write_text(code)
-    result = run([sys.executable, script, *args], env, cwd, timeout=timeout)
+    result = run([executable, script, *args], env, cwd, timeout=timeout)
     assert_no_crash(result)
     return result
 
 
-def h5py_round_trip_like_native(url: str, env: dict, tmp_path: Path) -> None:
+def h5py_round_trip_like_native(url: str, env: dict, tmp_path: Path, executable=sys.executable,
+                                native_env: Optional[dict] = None) -> None:
     """An h5py script writes; a second process reads it all back exactly as
-    native HDF5 gives it."""
-    written = python(H5PY_WRITE, env, tmp_path, url)
+    native HDF5 gives it (to the same Python, ``executable``)."""
+    written = python(H5PY_WRITE, env, tmp_path, url, executable=executable)
     assert written.returncode == 0, written.output
-    ours = python(H5PY_READ, env, tmp_path, url)
+    ours = python(H5PY_READ, env, tmp_path, url, executable=executable)
     assert ours.returncode == 0, ours.output
-    native = run([sys.executable, "-c", H5PY_WRITE + "\n" + H5PY_READ.replace("import sys, h5py", ""),
-                  tmp_path / "native.h5"], vol_env(None), tmp_path)
+    native = run([executable, "-c", H5PY_WRITE + "\n" + H5PY_READ.replace("import sys, h5py", ""),
+                  tmp_path / "native.h5"], native_env or vol_env(None), tmp_path)
     assert native.returncode == 0, native.output
     assert ours.stdout == native.stdout.replace("written\n", "")
 

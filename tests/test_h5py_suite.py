@@ -10,6 +10,7 @@ without pytest.
 """
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTS, assert_no_crash, run, vol_env
+from conftest import TESTS, assert_no_crash, python_of, run, vol_env, wheel_env
 
 EXCEPTIONS_FILE = TESTS / "h5py_suite_exceptions.txt"
 CONNECTORS = {"memory": "H5PyVOL connector=memory", "store": "H5PyVOL connector=store"}
@@ -43,11 +44,13 @@ def suite_test_id(case: ET.Element) -> str:
     return re.sub(r"^(h5py\.)?tests\.", "", case.get("classname")) + "::" + case.get("name")
 
 
-def run_suite(connector: str | None, workdir: Path) -> SuiteRun:
+def run_suite(connector: str | None, workdir: Path, python: str = sys.executable, env_of=vol_env) -> SuiteRun:
+    """The suite in ``python``'s environment (the source build's, or the
+    stock wheel's with ``env_of=wheel_env`` bound to its virtualenv)."""
     workdir.mkdir(parents=True, exist_ok=True)
     report = workdir / "junit.xml"
-    result = run([sys.executable, "-m", "pytest", "--pyargs", "h5py", "-q", "-p", "no:cacheprovider",
-                  f"--junitxml={report}"], vol_env(connector), workdir, timeout=SUITE_TIMEOUT)
+    result = run([python, "-m", "pytest", "--pyargs", "h5py", "-q", "-p", "no:cacheprovider",
+                  f"--junitxml={report}"], env_of(connector), workdir, timeout=SUITE_TIMEOUT)
     assert_no_crash(result)
     assert report.exists(), f"h5py's suite wrote no report:\n{result.output[-5000:]}"
     passed, failed = set(), {}
@@ -61,21 +64,24 @@ def run_suite(connector: str | None, workdir: Path) -> SuiteRun:
 
 
 def load_exceptions(path: Path = EXCEPTIONS_FILE) -> list[Exception_]:
-    """Lines: ``<test id>  <all|memory|store>  -- <reason>``; # comments."""
+    """Lines: ``<test id>  <all|memory|store|wheel>  -- <reason>``; # comments.
+    ``wheel``: only with the stock h5py wheel (HDF5 2.0)."""
     entries = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.rstrip()
         if not line or line.lstrip().startswith("#"):
             continue
-        match = re.fullmatch(r"(\S+)\s+(all|memory|store)\s+--\s+(.+)", line)
+        match = re.fullmatch(r"(\S+)\s+(all|memory|store|wheel)\s+--\s+(.+)", line)
         if not match:
-            raise ValueError(f"{path.name}:{number}: expected '<test> <all|memory|store> -- <reason>': {line!r}")
+            raise ValueError(f"{path.name}:{number}: expected '<test> <all|memory|store|wheel> -- <reason>': "
+                             f"{line!r}")
         entries.append(Exception_(*match.groups()))
     return entries
 
 
-def excused(exceptions: list[Exception_], connector: str) -> dict[str, str]:
-    return {e.test: e.reason for e in exceptions if e.scope in ("all", connector)}
+def excused(exceptions: list[Exception_], connector: str, wheel: bool = False) -> dict[str, str]:
+    scopes = ("all", connector) + (("wheel",) if wheel else ())
+    return {e.test: e.reason for e in exceptions if e.scope in scopes}
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +97,27 @@ def test_exceptions_file_is_well_formed():
     assert len(tests) == len(set(tests)), "a test is listed twice"
 
 
+@pytest.fixture(scope="module")
+def native_wheel_suite(wheel_venv, tmp_path_factory) -> SuiteRun:
+    return run_suite(None, tmp_path_factory.mktemp("native-wheel"), python_of(wheel_venv),
+                     functools.partial(wheel_env, wheel_venv))
+
+
 @pytest.mark.parametrize("name", sorted(CONNECTORS))
 def test_h5py_suite_through_h5pyvol(name, native_suite, tmp_path_factory, capsys):
     ours = run_suite(CONNECTORS[name], tmp_path_factory.mktemp(name))
-    listed = excused(load_exceptions(), name)
+    compare(name, native_suite, ours, excused(load_exceptions(), name), capsys)
+
+
+def test_h5py_suite_of_the_stock_wheel_through_h5pyvol(native_wheel_suite, wheel_venv, tmp_path_factory, capsys):
+    """The h5py wheel from PyPI with its HDF5 2.0 (issue 16), in memory:
+    compared with the same wheel natively, in the same run."""
+    ours = run_suite(CONNECTORS["memory"], tmp_path_factory.mktemp("wheel-memory"), python_of(wheel_venv),
+                     functools.partial(wheel_env, wheel_venv))
+    compare("wheel, memory", native_wheel_suite, ours, excused(load_exceptions(), "memory", wheel=True), capsys)
+
+
+def compare(name: str, native_suite: SuiteRun, ours: SuiteRun, listed: dict, capsys) -> None:
     lost = {t: ours.failed.get(t, "not run") for t in native_suite.passed - ours.passed}
     unexplained = {t: why for t, why in lost.items() if t not in listed}
     fixed = sorted(t for t in listed if t in ours.passed)

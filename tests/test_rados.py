@@ -10,7 +10,7 @@ import pytest
 import concurrency_scenarios as many
 import tools_scenarios as tools
 import store_scenarios as scenario
-from conftest import assert_no_crash, run, vol_env
+from conftest import assert_no_crash, python_of, run, vol_env, wheel_env
 from servers.ceph import POOL, CephCluster
 
 
@@ -39,6 +39,15 @@ def test_h5py_script_writes_and_another_process_reads(ceph, tmp_path):
     listed = subprocess.run(["rados", "-c", ceph.conf, "-p", POOL, "-N", "experiments/run1.h5", "ls"],
                             capture_output=True, text=True).stdout.split()
     assert "zarr.json" in listed and "big/c/7" in listed
+
+
+def test_the_stock_h5py_wheel_writes_and_reads_through_rados(ceph, wheel_venv, tmp_path):
+    """The h5py wheel from PyPI (HDF5 2.0; tests/test_h5py_wheel.py)."""
+    scenario.h5py_round_trip_like_native(f"rados://{POOL}/wheel/run.h5", wheel_env(wheel_venv, **ceph.env()), tmp_path,
+                                         python_of(wheel_venv), native_env=wheel_env(wheel_venv, None))
+    listed = subprocess.run(["rados", "-c", ceph.conf, "-p", POOL, "-N", "wheel/run.h5", "ls"],
+                            capture_output=True, text=True).stdout.split()
+    assert "zarr.json" in listed, listed
 
 
 def test_unmodified_c_program_writes_to_rados(ceph, tmp_path, build_c):

@@ -12,7 +12,7 @@ import pytest
 import concurrency_scenarios as many
 import tools_scenarios as tools
 import store_scenarios as scenario
-from conftest import ROOT, assert_no_crash, run, vol_env
+from conftest import ROOT, assert_no_crash, python_of, run, vol_env, wheel_env
 from servers.ceph import CephS3
 from servers.seaweedfs import SeaweedS3
 
@@ -46,6 +46,13 @@ def test_h5py_script_writes_and_another_process_reads(s3, tmp_path):
     objects = {o.object_name for o in s3.client().list_objects("h5py-data", prefix="experiments/", recursive=True)}
     assert "experiments/run1.h5/zarr.json" in objects
     assert "experiments/run1.h5/big/c/7" in objects  # chunks are objects of their own
+
+
+def test_the_stock_h5py_wheel_writes_and_reads_through_s3(s3, wheel_venv, tmp_path):
+    """The h5py wheel from PyPI (HDF5 2.0; tests/test_h5py_wheel.py)."""
+    scenario.h5py_round_trip_like_native("s3://h5py-wheel/run.h5", wheel_env(wheel_venv, **s3.env()), tmp_path,
+                                         python_of(wheel_venv), native_env=wheel_env(wheel_venv, None))
+    assert "run.h5/zarr.json" in {o.object_name for o in s3.client().list_objects("h5py-wheel", recursive=True)}
 
 
 def test_unmodified_c_program_writes_to_s3(s3, tmp_path, build_c):

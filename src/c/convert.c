@@ -13,6 +13,7 @@
  *   ("array", dims, base_spec)        ("vlen", base_spec)
  *   ("reference", "object" | "region" | "ref")
  *   ("time", size, order)
+ *   ("complex", float_spec)           HDF5 2.0's H5T_COMPLEX
  * order is "<" or ">"; cset "ascii" or "utf-8"; pad "nullterm", "nullpad" or
  * "spacepad".
  */
@@ -140,6 +141,14 @@ PyObject *pv_type_to_py(hid_t t)
             H5Tclose(base);
             return res;
         }
+#if H5_VERSION_GE(2, 0, 0)
+        case H5T_COMPLEX: { /* HDF5 2.0's complex numbers: two of a float type */
+            hid_t base = H5Tget_super(t);
+            res = Py_BuildValue("(sN)", "complex", pv_type_to_py(base));
+            H5Tclose(base);
+            return res;
+        }
+#endif
         case H5T_REFERENCE:
             if (H5Tequal(t, H5T_STD_REF_OBJ) > 0)
                 return Py_BuildValue("(ss)", "reference", "object");
@@ -372,6 +381,19 @@ hid_t pv_type_from_py(PyObject *spec)
         t = H5Tvlen_create(base);
         H5Tclose(base);
         return t;
+    }
+    if (SPEC_IS("complex")) {
+#if H5_VERSION_GE(2, 0, 0)
+        if (!PyArg_ParseTuple(spec, "sO", &kind, &o1) || (base = pv_type_from_py(o1)) < 0)
+            return H5I_INVALID_HID;
+        t = H5Tcomplex_create(base);
+        H5Tclose(base);
+        return t;
+#else
+        PyErr_SetString(PyExc_NotImplementedError,
+                        "HDF5 complex types (H5T_COMPLEX) need HDF5 2.0; this plugin was built against " H5_VERS_INFO);
+        return H5I_INVALID_HID;
+#endif
     }
     if (SPEC_IS("reference")) {
         if (!PyArg_ParseTuple(spec, "ss", &kind, &s1))

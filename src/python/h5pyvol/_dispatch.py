@@ -153,6 +153,10 @@ def object_close(obj: H5Object):
     state.handles -= 1
     if state.handles == 0:
         f._h5pyvol_handles = 0
+    if state.renamed and state.handles == getattr(f, "_h5pyvol_handles", 0):
+        # only handles of the file itself are open, and "/" is never renamed:
+        # the renames no handle needs would grow with every delete
+        state.renamed.clear()
 
 
 def _attach(obj: H5Object, parent: H5Object, name: Optional[str]) -> H5Object:

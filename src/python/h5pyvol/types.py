@@ -50,6 +50,11 @@ def dtype_from_spec(spec) -> np.dtype:
         return np.dtype((dtype_from_spec(base), tuple(dims)))
     if kind == "vlen":
         return np.dtype("O", metadata={"vlen": dtype_from_spec(spec[1]), SPEC_KEY: spec})
+    if kind == "complex":  # two of a float type (HDF5 2.0)
+        base = dtype_from_spec(spec[1])
+        if base.kind != "f":  # a custom float layout: its bytes
+            return np.dtype(f"V{2 * base.itemsize}", metadata={SPEC_KEY: spec})
+        return np.dtype(f"{base.byteorder if base.byteorder in '<>' else '='}c{2 * base.itemsize}")
     if kind == "reference":
         # version-1 references are plain bytes to a connector: an object's
         # token (hobj_ref_t), or a region reference (hdset_reg_ref_t)

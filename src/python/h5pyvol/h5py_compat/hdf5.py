@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 from typing import Callable, Optional
 
 hid_t = ctypes.c_int64
@@ -62,13 +63,18 @@ ObjectCallback = ctypes.CFUNCTYPE(herr_t, hid_t, ctypes.c_char_p, ctypes.POINTER
 ErrorCallback = ctypes.CFUNCTYPE(herr_t, ctypes.c_uint, ctypes.POINTER(ErrorEntry), ctypes.c_void_p)
 
 
+_LIBHDF5 = re.compile(r"libhdf5(-[0-9a-f]+)?\.so")
+
+
 def _loaded_libhdf5() -> str:
     """The libhdf5 h5py and our plugin already share: the one mapped into
     this process (a second copy would have its own IDs)."""
     with open("/proc/self/maps") as maps:
         for line in maps:
             path = line.split()[-1]
-            if os.path.basename(path).startswith("libhdf5.so"):
+            # libhdf5.so.310 of a source build, libhdf5-9e18f0c6.so.320.0.0 of
+            # an h5py wheel (auditwheel mangles the name), never libhdf5_hl
+            if _LIBHDF5.match(os.path.basename(path)):
                 return path
     from .._build_config import HDF5_PREFIX
     return os.path.join(HDF5_PREFIX, "lib", "libhdf5.so")

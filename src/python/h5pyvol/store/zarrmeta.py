@@ -86,6 +86,8 @@ def zarr_data_type(spec) -> tuple:
         return _NUMERIC[("int", spec[1], bool(spec[2]))], "big" if spec[3] == ">" else "little", "raw"
     if kind == "float" and len(spec) == 3 and ("float", spec[1], None) in _NUMERIC:
         return _NUMERIC[("float", spec[1], None)], "big" if spec[2] == ">" else "little", "raw"
+    if kind == "complex" and len(spec[1]) == 3 and spec[1][1] in (4, 8):
+        return f"complex{16 * spec[1][1]}", "big" if spec[1][2] == ">" else "little", "raw"
     if kind == "string" and spec[1] >= 0:
         return {"name": "null_terminated_bytes", "configuration": {"length_bytes": spec[1]}}, None, "raw"
     if kind == "string":
@@ -111,9 +113,15 @@ def zarr_fill_value(spec, dtype: np.dtype, fill) -> object:
     if data_type == "bool":
         return bool(value)
     if data_type.startswith("float"):
-        v = float(value)
-        return "NaN" if np.isnan(v) else ("Infinity" if v == np.inf else ("-Infinity" if v == -np.inf else v))
+        return _json_float(value)
+    if data_type.startswith("complex"):  # Zarr v3: [real, imaginary]
+        return [_json_float(value.real), _json_float(value.imag)]
     return int(value)
+
+
+def _json_float(value) -> object:
+    v = float(value)
+    return "NaN" if np.isnan(v) else ("Infinity" if v == np.inf else ("-Infinity" if v == -np.inf else v))
 
 
 def spec_from_zarr(meta: dict) -> tuple:
@@ -131,6 +139,8 @@ def spec_from_zarr(meta: dict) -> tuple:
                 return ("int", size, signed, endian) if kind == "int" else ("float", size, endian)
         if data_type == "string":
             return ("string", -1, "utf-8", "nullterm")
+        if data_type in ("complex64", "complex128"):
+            return ("complex", ("float", int(data_type[7:]) // 16, endian))
         raise NotImplementedError(f"Zarr data type {data_type!r} has no HDF5 equivalent in H5PyVOL")
     name, conf = data_type["name"], data_type.get("configuration", {})
     if name == "null_terminated_bytes":

