@@ -6,6 +6,9 @@ mkdir -p "$CACHE"
 
 log() { printf '[h5pyvol] %s\n' "$*" >&2; }
 
+# apt's, pip's and the compilers' own output goes here, not to the terminal
+SETUP_LOG=${H5PYVOL_SETUP_LOG:-$CACHE/setup.log}
+
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -13,7 +16,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_update_once() {
     local stamp="$CACHE/.apt-updated"
     if [ "${1:-}" = force ] || [ ! -f "$stamp" ]; then
-        as_root apt-get update -qq >&2 && touch "$stamp"
+        as_root apt-get update -qq >>"$SETUP_LOG" 2>&1 && touch "$stamp"
     fi
 }
 
@@ -24,9 +27,10 @@ need_apt() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    log "installing ${missing[*]}"
+    log "installing ${missing[*]} with apt-get (log: $SETUP_LOG)"
     apt_update_once
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        >>"$SETUP_LOG" 2>&1 || { tail -20 "$SETUP_LOG" >&2; return 1; }
 }
 
 # The source index of Debian's newer suites, which name the HDF5 versions
