@@ -175,8 +175,9 @@ for f in files.values():
     f.close()
 rss_before_trim = rss_kib()
 libc.malloc_trim(0)  # what RSS holds beyond the heap in use is memory malloc keeps after free()
-print(json.dumps({"operations": counts, "heap_kib": heap_kib, "rss_trimmed_kib": [rss_before_trim, rss_kib()], "wrong values": wrong, "failed calls": len(failed),
-                  "failures": failed[:5], "rss_kib": rss, "model_kib": model_kib or [0], "open ids": [ids_at_start, open_ids()],
+print(json.dumps({"operations": counts, "wrong values": wrong, "failed calls": len(failed), "failures": failed[:5],
+                  "rss_kib": rss, "heap_kib": heap_kib, "rss_trimmed_kib": [rss_before_trim, rss_kib()],
+                  "model_kib": model_kib or [0], "open ids": [ids_at_start, open_ids()],
                   "fds": [fds_at_start, len(os.listdir("/proc/self/fd"))]}), flush=True)
 """
 

@@ -22,7 +22,6 @@ need_apt pkg-config gcc dpkg-dev >>"$logfile" 2>&1
 # HDF5 2.x headers: the newest 2.x libhdf5-dev Debian's mirror holds.  The
 # source index (common.sh adds sid's deb-src) names the versions; the binary
 # packages of a version share its pool directory.
-headers_of() { echo "$CACHE/hdf5-headers-$1"; }
 headers=""
 for dir in "$CACHE"/hdf5-headers-2.*; do
     [ -f "$dir/.complete" ] && headers=$dir
@@ -32,17 +31,17 @@ if [ -z "$headers" ]; then
     mirror=http://deb.debian.org/debian/pool/main/h/hdf5
     for version in $(apt-cache showsrc hdf5 2>>"$logfile" | sed -n 's/^Version: \(2\..*\)/\1/p' | sort -rV); do
         deb="libhdf5-dev_${version}_$(dpkg --print-architecture).deb"
+        target="$CACHE/hdf5-headers-$version"
         step "fetching HDF5 $version headers ($deb)"
-        rm -rf "$(headers_of "$version").tmp" && mkdir -p "$(headers_of "$version").tmp"
-        if /usr/lib/apt/apt-helper download-file "$mirror/${deb//+/%2b}" "$(headers_of "$version").tmp/$deb" \
-                >>"$logfile" 2>&1; then
-            dpkg-deb -x "$(headers_of "$version").tmp/$deb" "$(headers_of "$version").tmp/root"
-            mkdir -p "$(headers_of "$version").tmp/include"
-            cp -r "$(headers_of "$version").tmp/root/usr/include/hdf5/serial/." "$(headers_of "$version").tmp/include/"
-            rm -rf "$(headers_of "$version").tmp/root" "$(headers_of "$version").tmp/$deb"
-            touch "$(headers_of "$version").tmp/.complete"
-            rm -rf "$(headers_of "$version")" && mv "$(headers_of "$version").tmp" "$(headers_of "$version")"
-            headers=$(headers_of "$version")
+        rm -rf "$target.tmp" && mkdir -p "$target.tmp"
+        if /usr/lib/apt/apt-helper download-file "$mirror/${deb//+/%2b}" "$target.tmp/$deb" >>"$logfile" 2>&1; then
+            dpkg-deb -x "$target.tmp/$deb" "$target.tmp/root"
+            mkdir -p "$target.tmp/include"
+            cp -r "$target.tmp/root/usr/include/hdf5/serial/." "$target.tmp/include/"
+            rm -rf "$target.tmp/root" "$target.tmp/$deb"
+            touch "$target.tmp/.complete"
+            rm -rf "$target" && mv "$target.tmp" "$target"
+            headers=$target
             break
         fi
         log "not on the mirror: $deb"

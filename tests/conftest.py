@@ -6,6 +6,7 @@ dead test run.
 """
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -172,10 +173,15 @@ def wheel_env(venv: Path, connector: str | None = "H5PyVOL", **extra) -> dict:
     source-built HDF5 1.14 (which must never be loaded here)."""
     env = vol_env(connector, **extra)
     env.pop("LD_LIBRARY_PATH", None)
-    env["HDF5_PLUGIN_PATH"] = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import h5pyvol; print(h5pyvol.plugin_dir())"],
-        capture_output=True, text=True, check=True, env=env).stdout.strip()
+    env["HDF5_PLUGIN_PATH"] = _plugin_dir_of(venv)
     return env
+
+
+@functools.lru_cache
+def _plugin_dir_of(venv: Path) -> str:
+    return subprocess.run([python_of(venv), "-c", "import h5pyvol; print(h5pyvol.plugin_dir())"],
+                          capture_output=True, text=True, check=True,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}).stdout.strip()
 
 
 def python_of(venv: Path) -> str:

@@ -486,7 +486,8 @@ def test_damaged_objects_and_tables_give_errors_naming_the_key_never_other_value
     assert run_script(WRITE, ceph, tmp_path, f"{base}/orig.h5").returncode == 0
     damages = [(key, _damage_bytes(damage, tmp_path / f"bytes{n}"), named)
                for n, (key, damage, named) in enumerate(DAMAGES) if damage not in (_to_directory, _unreadable)]
-    damages += omap_damages()
+    of_tables = omap_damages()
+    damages += of_tables
     copies = []
     for n, (key, damage, _) in enumerate(damages):
         _copy_namespace(raw_ioctx, "damaged/orig.h5", f"damaged/copy{n}.h5")
@@ -494,7 +495,7 @@ def test_damaged_objects_and_tables_give_errors_naming_the_key_never_other_value
         copies.append(f"{base}/copy{n}.h5")
     read_damaged(f"{base}/orig.h5", copies, damages, ceph_env(ceph), tmp_path)
     wrong = []
-    for copy, (key, damage, named) in list(zip(copies, damages))[-len(omap_damages()):]:
+    for copy, (key, damage, named) in list(zip(copies, damages))[-len(of_tables):]:
         checked = run([sys.executable, "-m", "h5pyvol", "check", copy], ceph_env(ceph), tmp_path)
         assert_no_crash(checked)
         if checked.returncode != (0 if named is None else 1) or (named and named not in checked.output):
