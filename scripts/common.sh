@@ -8,6 +8,45 @@ log() { printf '[h5pyvol] %s\n' "$*" >&2; }
 
 # apt's, pip's and the compilers' own output goes here, not to the terminal
 SETUP_LOG=${H5PYVOL_SETUP_LOG:-$CACHE/setup.log}
+touch "$SETUP_LOG"
+
+# Runs "$@" with its output appended to $SETUP_LOG, after one line saying
+# what it does.  A step that runs long prints how far it got every 30 s:
+# ninja's [done/total] when the log shows one, else the time spent.  On
+# failure the end of the log goes to the terminal.
+step() {
+    local what=$1 start=$SECONDS pid ticks=0 done_total
+    shift
+    log "$what"
+    "$@" >>"$SETUP_LOG" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        ticks=$((ticks + 1))
+        if [ $((ticks % 30)) = 0 ] && kill -0 "$pid" 2>/dev/null; then
+            done_total=$(tail -c 4096 "$SETUP_LOG" | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]')
+            if [ -n "$done_total" ]; then
+                log "  ... ${done_total%/*} of ${done_total#*/} build steps ($((100 * ${done_total%/*} / ${done_total#*/}))%), $((SECONDS - start)) s"
+            else
+                log "  ... $((SECONDS - start)) s"
+            fi
+        fi
+    done
+    if ! wait "$pid"; then
+        log "failed: $what; the end of $SETUP_LOG:"
+        tail -30 "$SETUP_LOG" >&2
+        return 1
+    fi
+}
+
+# Debian's own python3 needs its venv module, and the headers and libpython
+# the plugin embeds.
+need_python_dev() {
+    local python=$1
+    "$python" -c "import venv, ensurepip" 2>/dev/null || need_apt python3-venv
+    [ -f "$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
+        || need_apt python3-dev
+}
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
 
@@ -53,6 +92,19 @@ hdf5_source() {
     local work=$1
     hdf5_source_index
     rm -rf "$work" && mkdir -p "$work"
-    ( cd "$work" && apt-get source --download-only "hdf5=$HDF5_DEB_VERSION" >/dev/null \
-        && dpkg-source --no-check -x ./*.dsc src >/dev/null )
+    step "fetching Debian's hdf5 $HDF5_DEB_VERSION source package" \
+        bash -c 'cd "$1" && apt-get source --download-only "hdf5=$2" && dpkg-source --no-check -x ./*.dsc src' \
+        _ "$work" "$HDF5_DEB_VERSION"
+}
+
+# The compiler command for a C program against the HDF5 the h5pyvol of
+# virtualenv $1 was built for: the h5py wheel's library (the hdf5.pc
+# wheel_env.sh wrote into the venv) or HDF5 built from source.  Prints it.
+hdf5_cc_flags() {
+    local venv=$1 pcdir
+    pcdir="$venv/lib/pkgconfig"
+    [ -f "$pcdir/hdf5.pc" ] \
+        || pcdir="$("$venv/bin/python" -c 'from h5pyvol.paths import hdf5_prefix; print(hdf5_prefix())')/lib/pkgconfig"
+    printf '%s -Wl,-rpath,%s\n' "$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs hdf5)" \
+        "$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir hdf5)"
 }

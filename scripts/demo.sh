@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job: an unchanged C program and an unchanged h5py script, their
-# HDF5 calls served by H5PyVOL's default connector.  Run after setup.sh.
+# HDF5 calls served by H5PyVOL's default connector.  Run after setup.sh or wheel_env.sh;
+# argument: the virtualenv (default .venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv="$root/.venv"
+. "$root/scripts/common.sh"
+venv=${1:-$root/.venv}  # .venv-wheel (the stock h5py wheel) or .venv (HDF5 built from source)
 work="$root/build/demo"
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"
@@ -13,8 +15,9 @@ unset HDF5_VOL_CONNECTOR  # shown explicitly on each command below
 
 show() { printf '\n$ %s\n' "$*"; }
 
-show "h5cc -o c_app examples/c_app.c"
-h5cc -o c_app "$root/examples/c_app.c" -Wl,-rpath,"$(dirname "$(dirname "$(command -v h5cc)")")/lib"
+cflags=$(hdf5_cc_flags "$venv")
+show "cc -o c_app examples/c_app.c $cflags"
+cc -o c_app "$root/examples/c_app.c" $cflags
 show "HDF5_VOL_CONNECTOR=H5PyVOL ./c_app demo_c.h5"
 HDF5_VOL_CONNECTOR=H5PyVOL ./c_app demo_c.h5
 show "HDF5_VOL_CONNECTOR=H5PyVOL python examples/h5py_read_c.py demo_c.h5   # a second process reads it"

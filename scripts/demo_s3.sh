@@ -6,11 +6,12 @@
 # The server is the one the usual variables name (AWS_ENDPOINT_URL_S3,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; docker/compose.yml sets them for
 # a MinIO container).  Without AWS_ENDPOINT_URL_S3 a SeaweedFS server is
-# started on 127.0.0.1 for the run.  Run scripts/setup.sh first (or use
-# `bash scripts/run demo-s3`).
+# started on 127.0.0.1 for the run.  Run scripts/setup.sh or wheel_env.sh first
+# (or use `bash scripts/run demo-s3`); argument: the virtualenv (default .venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-venv="$root/.venv"
+. "$root/scripts/common.sh"
+venv=${1:-$root/.venv}  # .venv-wheel (the stock h5py wheel) or .venv (HDF5 built from source)
 work="$root/build/demo-s3"
 bucket=${H5PYVOL_DEMO_BUCKET:-h5pyvol-demo}
 rm -rf "$work" && mkdir -p "$work"
@@ -31,7 +32,7 @@ unset HDF5_VOL_CONNECTOR  # shown explicitly on each command below
 show() { printf '\n$ %s\n' "$*"; }
 
 url="s3://$bucket/demo"
-h5cc -o c_app "$root/examples/c_app.c" -Wl,-rpath,"$(dirname "$(dirname "$(command -v h5cc)")")/lib"
+cc -o c_app "$root/examples/c_app.c" $(hdf5_cc_flags "$venv")
 show "HDF5_VOL_CONNECTOR='H5PyVOL root=$url' ./c_app demo_c.h5   # unmodified C program"
 HDF5_VOL_CONNECTOR="H5PyVOL root=$url" ./c_app demo_c.h5
 show "HDF5_VOL_CONNECTOR=H5PyVOL python examples/h5py_read_c.py $url/demo_c.h5"

@@ -20,11 +20,11 @@ if [ -f "$prefix/.complete" ]; then
     exit 0
 fi
 
-log "building HDF5 $HDF5_DEB_VERSION from Debian's source package (about 5 minutes)"
+log "building HDF5 $HDF5_DEB_VERSION from Debian's source package (about 5 minutes; log: $SETUP_LOG)"
 need_apt cmake ninja-build zlib1g-dev pkg-config
 work="$CACHE/build/hdf5-$HDF5_DEB_VERSION"
 hdf5_source "$work"
-cmake -S "$work/src" -B "$work/build" -G Ninja \
+step "configuring HDF5 (CMake)" cmake -S "$work/src" -B "$work/build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$prefix" \
     -DBUILD_SHARED_LIBS=ON -DBUILD_STATIC_LIBS=OFF \
@@ -35,18 +35,13 @@ cmake -S "$work/src" -B "$work/build" -G Ninja \
     -DBUILD_TESTING=ON -DHDF5_TEST_API=ON -DHDF5_TEST_API_INSTALL=ON \
     -DHDF5_TEST_SERIAL=ON -DHDF5_TEST_TOOLS=OFF -DHDF5_TEST_SWMR=OFF \
     -DHDF5_TEST_PARALLEL=OFF -DHDF5_TEST_VFD=OFF -DHDF5_TEST_PASSTHROUGH_VOL=OFF \
-    -DCMAKE_INSTALL_RPATH="$prefix/lib" >"$work/configure.log" 2>&1 \
-    || { tail -30 "$work/configure.log" >&2; exit 1; }
+    -DCMAKE_INSTALL_RPATH="$prefix/lib"
 targets=(hdf5-shared hdf5_hl-shared h5dump h5ls h5diff h5stat h5copy h5repack h5_api_test h5_api_test_testhdf5)
-cmake --build "$work/build" -j"$(nproc)" --target "${targets[@]}" >"$work/build.log" 2>&1 \
-    || { tail -40 "$work/build.log" >&2; exit 1; }
-cmake --install "$work/build" >"$work/install.log" 2>&1 || install_failed=1
-if [ "${install_failed:-0}" = 1 ]; then
+step "compiling HDF5, its tools and its API tests" cmake --build "$work/build" -j"$(nproc)" --target "${targets[@]}"
+if ! cmake --install "$work/build" >>"$SETUP_LOG" 2>&1; then
     # Install stops at the first target not built; build everything then.
-    cmake --build "$work/build" -j"$(nproc)" >"$work/build.log" 2>&1 \
-        || { tail -40 "$work/build.log" >&2; exit 1; }
-    cmake --install "$work/build" >"$work/install.log" 2>&1 \
-        || { tail -30 "$work/install.log" >&2; exit 1; }
+    step "compiling the rest of HDF5 (install needs every target)" cmake --build "$work/build" -j"$(nproc)"
+    step "installing HDF5 into $prefix" cmake --install "$work/build"
 fi
 touch "$prefix/.complete"
 rm -rf "$work"

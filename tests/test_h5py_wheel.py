@@ -113,3 +113,18 @@ def test_c_programs_built_against_hdf5_2_work_as_with_1_14(wheel_venv, tmp_path)
     assert_no_crash(ours)
     assert native.returncode == 0 and ours.returncode == 0, native.output + ours.output
     assert ours.stdout == native.stdout
+
+
+def test_the_readme_demo_runs_with_the_stock_wheel(wheel_venv, tmp_path):
+    """scripts/demo.sh as `bash scripts/run demo` runs it by default: the C
+    program compiled against the wheel's HDF5 2.0, h5py scripts of the wheel,
+    zarr-python reading the store; a C process and a Python process see one
+    file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HDF5_") and k != "LD_LIBRARY_PATH"}
+    result = run(["bash", ROOT / "scripts" / "demo.sh", wheel_venv], env, tmp_path, timeout=300)
+    assert_no_crash(result)
+    assert result.returncode == 0, result.output
+    assert str(wheel_venv / "lib") in result.stdout  # the C program was linked to the wheel's library
+    assert "h5py_read_c: demo_c.h5 written by the C program: grid (4, 6) grid[3][5] = 305" in result.stdout
+    assert "zarr-python: [300 301 302 303 304 305]" in result.stdout
+    assert "(connector: store)" in result.stdout

@@ -51,9 +51,12 @@ def env_lines(name: str | None) -> list[str]:
     values = {
         "HDF5_PLUGIN_PATH": plugin_dir(),
         "HDF5_VOL_CONNECTOR": connector_setting(name),
-        "PATH": _prepend("PATH", os.path.join(prefix, "bin")),
-        "LD_LIBRARY_PATH": _prepend("LD_LIBRARY_PATH", os.path.join(prefix, "lib")),
     }
+    # an HDF5 built from source has its tools and library there; a build
+    # against the h5py wheel's library has neither (its rpath finds the library)
+    for var, sub in (("PATH", "bin"), ("LD_LIBRARY_PATH", "lib")):
+        if os.path.isdir(os.path.join(prefix, sub)):
+            values[var] = _prepend(var, os.path.join(prefix, sub))
     return [f"export {k}={shlex.quote(v)}" for k, v in values.items()]
 
 
