@@ -24,7 +24,7 @@ step() {
         sleep 1
         ticks=$((ticks + 1))
         if [ $((ticks % 30)) = 0 ] && kill -0 "$pid" 2>/dev/null; then
-            done_total=$(tail -c 4096 "$SETUP_LOG" | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]')
+            done_total=$(tail -c 4096 "$SETUP_LOG" | grep -o '^\[[0-9]*/[0-9]*\]' | tail -1 | tr -d '[]' || true)
             if [ -n "$done_total" ]; then
                 log "  ... ${done_total%/*} of ${done_total#*/} build steps ($((100 * ${done_total%/*} / ${done_total#*/}))%), $((SECONDS - start)) s"
             else

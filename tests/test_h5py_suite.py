@@ -109,12 +109,14 @@ def test_h5py_suite_through_h5pyvol(name, native_suite, tmp_path_factory, capsys
     compare(name, native_suite, ours, excused(load_exceptions(), name), capsys)
 
 
-def test_h5py_suite_of_the_stock_wheel_through_h5pyvol(native_wheel_suite, wheel_venv, tmp_path_factory, capsys):
-    """The h5py wheel from PyPI with its HDF5 2.0 (issue 16), in memory:
-    compared with the same wheel natively, in the same run."""
-    ours = run_suite(CONNECTORS["memory"], tmp_path_factory.mktemp("wheel-memory"), python_of(wheel_venv),
+@pytest.mark.parametrize("name", sorted(CONNECTORS))
+def test_h5py_suite_of_the_stock_wheel_through_h5pyvol(name, native_wheel_suite, wheel_venv, tmp_path_factory,
+                                                       capsys):
+    """The h5py wheel from PyPI with its HDF5 2.0 (issue 16): compared with
+    the same wheel natively, in the same run."""
+    ours = run_suite(CONNECTORS[name], tmp_path_factory.mktemp(f"wheel-{name}"), python_of(wheel_venv),
                      functools.partial(wheel_env, wheel_venv))
-    compare("wheel, memory", native_wheel_suite, ours, excused(load_exceptions(), "memory", wheel=True), capsys)
+    compare(f"wheel, {name}", native_wheel_suite, ours, excused(load_exceptions(), name, wheel=True), capsys)
 
 
 def compare(name: str, native_suite: SuiteRun, ours: SuiteRun, listed: dict, capsys) -> None:
