@@ -8,6 +8,7 @@ connector's methods.  Connectors never see this module.
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import time
 import warnings
@@ -1377,13 +1378,13 @@ def _brackets(file) -> bool:
 def _guarded(kind: str, function):
     """``function`` run inside its file's ``operation(kind)`` where the file's
     class has one (StoreFile: the lock=rw mode)."""
+    @functools.wraps(function)
     def call(obj, *args, **kwargs):
         file = getattr(obj, "file", None)
         if file is None or not _brackets(file):
             return function(obj, *args, **kwargs)
         with file.operation(kind):
             return function(obj, *args, **kwargs)
-    call.__name__, call.__doc__, call.__wrapped__ = function.__name__, function.__doc__, function
     return call
 
 
@@ -1415,12 +1416,12 @@ def _watch_of(name: str, args: tuple):
 
 
 def _timed(name: str, function):
+    @functools.wraps(function)
     def call(*args, **kwargs):
         watch = None if call_timeout.inside() else _watch_of(name, args)
         if watch is None:
             return function(*args, **kwargs)
         return watch.run(name, function, args, kwargs)
-    call.__name__, call.__doc__, call.__wrapped__ = function.__name__, function.__doc__, function
     return call
 
 
