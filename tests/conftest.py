@@ -71,6 +71,8 @@ def run(cmd, env, cwd, timeout=120) -> Result:
     except subprocess.TimeoutExpired:
         hung = True
     if hung:
+        # it may have ended (or crashed) while processes it started keep its output pipes open
+        ended = proc.poll()
         _signal_group(proc.pid, signal.SIGABRT)
         try:
             stdout, stderr = proc.communicate(timeout=30)
@@ -79,7 +81,8 @@ def run(cmd, env, cwd, timeout=120) -> Result:
             stdout, stderr = proc.communicate()
         _signal_group(proc.pid, signal.SIGKILL)  # children it left behind
         assert_no_secret(stdout + stderr, where)
-        pytest.fail(f"{' '.join(cmd)[:300]} did not end within {timeout} s; its stacks and output:\n"
+        state = "did not end" if ended is None else f"ended with {ended}, but processes it started did not"
+        pytest.fail(f"{' '.join(cmd)[:300]} {state} within {timeout} s; their stacks and output:\n"
                     f"{stdout[-5000:]}\n{stderr[-30000:]}", pytrace=False)
     assert_no_secret(stdout + stderr, where)
     return Result(proc.returncode, stdout, stderr)
